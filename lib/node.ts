@@ -1,0 +1,19 @@
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import { buildBrokerOptions } from "../moleculer.config";
+import { createApiService } from "../services/api.service";
+import { createUsersService } from "../services/users.service";
+import { ALL_SERVICES, type Config } from "./config";
+
+/** Every service this code base can run, by the name SERVICES uses. */
+export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: Config) => ServiceSchema> = {
+	api: config => createApiService(config) as unknown as ServiceSchema,
+	users: config => createUsersService(config) as unknown as ServiceSchema,
+};
+
+/** A broker running the services the configuration names (all of them by default). Not started yet. */
+export function createNode(config: Config, overrides: Partial<BrokerOptions> = {}): ServiceBroker {
+	const broker = new ServiceBroker({ ...buildBrokerOptions(config), ...overrides });
+	const names = config.services ?? [...ALL_SERVICES];
+	for (const name of names) broker.createService(SERVICE_FACTORIES[name as keyof typeof SERVICE_FACTORIES](config));
+	return broker;
+}

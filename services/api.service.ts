@@ -1,0 +1,203 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ActionSchema, Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import { AppError } from "../domain/errors";
+import type { Config } from "../lib/config";
+import { activeDatabases } from "../lib/database";
+import { toHttpError } from "../lib/http-errors";
+import { isDraining } from "../lib/lifecycle";
+import type { AuthUser, RequestMeta } from "../lib/meta";
+
+/**
+ * go-lottery's HTTP contract (../shared/reference/go-lottery-swagger), path by path. Only these aliases are
+ * published: no auto-aliases, and `mappingPolicy: "restrict"` keeps every other action off the web.
+ */
+export const ROUTES: Record<string, Record<string, string>> = {
+	"/usercenter/v1": {
+		"POST user/register": "users.register",
+		"POST user/login": "users.login",
+		"POST user/wxMiniAuth": "users.wxMiniAuth",
+		"POST user/detail": "users.detail",
+		"PUT user/update": "users.update",
+		"POST user/refreshToken": "users.refreshToken",
+		"POST userSponsor/addSponsor": "users.addSponsor",
+		"POST userSponsor/sponsorList": "users.sponsorList",
+		"POST userSponsor/sponsorDetail": "users.sponsorDetail",
+		"POST userContact/upDateSponsor": "users.updateSponsor",
+		"POST userContact/sponsorDel": "users.deleteSponsor",
+	},
+};
+
+/** The services the routes call: /ready waits until each has a live node somewhere in the cluster. */
+export const ROUTED_SERVICES = [...new Set(Object.values(ROUTES).flatMap(a => Object.values(a).map(n => n.split(".")[0])))];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+type Req = IncomingMessage & { $action?: ActionSchema; $ctx?: Context<unknown, RequestMeta>; $startTime?: [number, number]; originalUrl?: string };
+type Res = ServerResponse;
+
+interface ApiThis extends Service {
+	config: Config;
+	clientIp(req: Req): string;
+	sendJson(res: Res, status: number, body: unknown): void;
+	accessLog(req: Req, status: number): void;
+	readiness(): Promise<{ ready: boolean; checks: Record<string, unknown> }>;
+	sendError(req: Req, res: Res, err: Error): void;
+}
+
+/** The REST gateway, configured from the node's environment. */
+export function createApiService(config: Config): ServiceSchema<ServiceSettingSchema, ApiThis> {
+	const probes = {
+		path: "/",
+		mappingPolicy: "restrict",
+		bodyParsers: { json: false, urlencoded: false },
+		logging: false,
+		aliases: {
+			"GET live"(this: ApiThis, _req: Req, res: Res) {
+				this.sendJson(res, 200, { status: "ok" });
+			},
+			"GET ready"(this: ApiThis, _req: Req, res: Res) {
+				this.readiness().then(
+					r => this.sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks }),
+					() => this.sendJson(res, 503, { status: "not ready" }),
+				);
+			},
+		},
+	};
+
+	const apiRoutes = Object.entries(ROUTES).map(([path, aliases]) => ({
+		path,
+		aliases,
+		mappingPolicy: "restrict",
+		authentication: true,
+		authorization: true,
+		bodyParsers: { json: { limit: config.bodyLimit, strict: true }, urlencoded: false },
+		callOptions: { timeout: config.requestTimeoutMs },
+		onBeforeCall(this: ApiThis, ctx: Context<unknown, RequestMeta>, _route: unknown, req: Req) {
+			ctx.meta.clientIp = this.clientIp(req);
+		},
+		onAfterCall(this: ApiThis, _ctx: Context, _route: unknown, req: Req, _res: Res, data: unknown) {
+			this.accessLog(req, 200);
+			return { code: 200, msg: "OK", data: data ?? {} };
+		},
+	}));
+
+	return {
+		name: "api",
+		mixins: [ApiGateway as unknown as ServiceSchema],
+
+		settings: {
+			port: config.port,
+			ip: config.host,
+			routes: [probes, ...apiRoutes],
+			cors: {
+				origin: config.corsOrigins,
+				methods: ["GET", "POST", "PUT", "OPTIONS"],
+				allowedHeaders: ["Content-Type", "Authorization", "X-Request-ID"],
+				exposedHeaders: ["X-Request-ID", "Retry-After"],
+				maxAge: 3600,
+			},
+			logRequest: null,
+			logResponse: null,
+			log4XXResponses: false,
+			logRouteRegistration: "debug",
+			// Untrusted request ids are replaced, so a client cannot write arbitrary text into our logs.
+			rootCallOptions(options: { requestID?: string }, req: Req) {
+				const id = req.headers["x-request-id"];
+				options.requestID = typeof id === "string" && REQUEST_ID.test(id) ? id : undefined;
+			},
+			onError(this: ApiThis, req: Req, res: Res, err: Error) {
+				const mapped = toHttpError(err);
+				const requestId = req.$ctx?.requestID;
+				if (!mapped.expected) {
+					this.logger.error({ requestId, err, url: req.originalUrl ?? req.url }, "request failed unexpectedly");
+				}
+				if (requestId && !res.headersSent) res.setHeader("X-Request-ID", requestId);
+				if (mapped.retryAfter && !res.headersSent) res.setHeader("Retry-After", String(mapped.retryAfter));
+				this.sendJson(res, mapped.status, mapped.body);
+				this.accessLog(req, mapped.status);
+			},
+		},
+
+		methods: {
+			/**
+			 * Resolves the bearer token once per request through the cached users.resolveToken. An action marked
+			 * `auth: "optional"` treats a bad token as no token; "required" ones are refused in authorize().
+			 */
+			async authenticate(this: ApiThis, ctx: Context<unknown, RequestMeta>, _route: unknown, req: Req): Promise<AuthUser | null> {
+				const mode = req.$action?.auth;
+				if (!mode) return null;
+				const header = req.headers.authorization;
+				if (!header) return null;
+				const m = /^Bearer\s+(\S+)$/i.exec(header);
+				if (!m) {
+					if (mode === "required") throw new AppError("UNAUTHORIZED", "malformed Authorization header: use 'Bearer <accessToken>'");
+					return null;
+				}
+				try {
+					const resolved = await ctx.call<AuthUser & { exp: number }, { token: string }>("users.resolveToken", { token: m[1] });
+					// The resolution is cached for a minute: the expiry is checked here on every request.
+					if (resolved.exp * 1000 <= Date.now()) throw new AppError("UNAUTHORIZED", "token expired");
+					return { id: resolved.id, isAdmin: resolved.isAdmin };
+				} catch (err) {
+					if (mode === "optional" && err instanceof AppError && err.type === "UNAUTHORIZED") return null;
+					throw err;
+				}
+			},
+
+			async authorize(this: ApiThis, ctx: Context<unknown, RequestMeta>, _route: unknown, req: Req): Promise<void> {
+				if (req.$action?.auth === "required" && !ctx.meta.user) {
+					throw new AppError("UNAUTHORIZED", "missing token: send 'Authorization: Bearer <accessToken>'");
+				}
+			},
+
+			/** moleculer-web's own logs stack traces of every 5xx; ours (settings.onError) logs only the unexpected, once. */
+		errorHandler(this: ApiThis, req: Req, res: Res, err: Error): void {
+			this.sendError(req, res, err);
+		},
+
+		clientIp(this: ApiThis, req: Req): string {
+				if (this.config.trustProxy) {
+					const fwd = req.headers["x-forwarded-for"];
+					const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
+					if (first) return first;
+				}
+				return req.socket.remoteAddress ?? "";
+			},
+
+			sendJson(res: Res, status: number, body: unknown): void {
+				if (res.headersSent) {
+					res.end();
+					return;
+				}
+				const payload = JSON.stringify(body);
+				res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(payload) });
+				res.end(payload);
+			},
+
+			accessLog(this: ApiThis, req: Req, status: number): void {
+				const started = req.$startTime;
+				const ms = started ? Number(process.hrtime.bigint() / 1000n) / 1000 - (started[0] * 1e3 + started[1] / 1e6) : undefined;
+				this.logger.info({ requestId: req.$ctx?.requestID, method: req.method, path: (req.originalUrl ?? req.url ?? "").split("?")[0], status, ms: ms === undefined ? undefined : Math.round(ms * 10) / 10 }, "http");
+			},
+
+			async readiness(this: ApiThis) {
+				const checks: Record<string, unknown> = { broker: this.broker.started && !isDraining(this.broker) };
+				const dbs = activeDatabases();
+				const dbResults = await Promise.all(dbs.map(db => db.query("SELECT 1").then(() => true, () => false)));
+				checks.database = dbResults.every(Boolean);
+				const available = new Set(
+					(this.broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as Array<{ name: string }>).map(s => s.name),
+				);
+				const services = Object.fromEntries(ROUTED_SERVICES.map(name => [name, available.has(name)]));
+				checks.services = services;
+				const ready = checks.broker === true && checks.database === true && Object.values(services).every(Boolean);
+				return { ready, checks };
+			},
+		},
+
+		created(this: ApiThis) {
+			this.config = config;
+		},
+	};
+}

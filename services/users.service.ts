@@ -1,0 +1,374 @@
+import crypto from "node:crypto";
+import Redis from "ioredis";
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { UniqueConstraintError, type Transaction } from "sequelize";
+import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
+import { hashPassword, verifyPassword } from "../domain/password";
+import { issueToken, verifyToken, type TokenPair } from "../domain/token";
+import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserInfo } from "../domain/user";
+import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
+import type { Config } from "../lib/config";
+import { callerId, type AuthUser, type Ctx } from "../lib/meta";
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../lib/rate-limiter";
+import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import type { UserRow } from "../models";
+
+const WX_AUTH_TYPE = "wxMini";
+const PAGE_SIZE_MAX = 100;
+
+interface UsersThis extends Service, DbServiceThis {
+	config: Config;
+	rateLimiter: RateLimiter;
+	redis: Redis | null;
+	cleanCache(service: string, keys?: string[]): Promise<void>;
+	tokenFor(userId: number): TokenPair;
+	getUserInfo(ctx: Ctx<unknown>, id: number): Promise<UserInfo>;
+	cleanUser(id: number): Promise<void>;
+	checkLoginRate(mobile: string, ip: string | undefined): Promise<void>;
+	findOrCreateWxUser(openid: string, profile: WxProfile | null, nickname: string, avatar: string): Promise<number>;
+	ownSponsor(id: number, userId: number): Promise<import("../models").SponsorRow>;
+}
+
+// Reused parameter rules. `convert` lets clients send numbers as JSON strings too, as go-zero accepted.
+const str = (max: number) => ({ type: "string", max, optional: true }) as const;
+const int = (min: number, max: number, optional = true) => ({ type: "number", integer: true, min, max, convert: true, optional }) as const;
+const id = { type: "number", integer: true, positive: true, convert: true } as const;
+
+const sponsorFields = {
+	type: int(0, 5),
+	appletType: int(0, 3),
+	isShow: int(0, 2),
+	name: { type: "string", min: 1, max: 255, trim: true },
+	desc: str(255),
+	avatar: str(255),
+	qr_code: str(255),
+	inputA: str(255),
+	inputB: str(255),
+} as const;
+
+interface SponsorParams {
+	id?: number;
+	type?: number;
+	appletType?: number;
+	isShow?: number;
+	name?: string;
+	desc?: string;
+	avatar?: string;
+	qr_code?: string;
+	inputA?: string;
+	inputB?: string;
+}
+
+/** Maps request fields (go-lottery names) to model attributes, keeping only those that were sent. */
+function sponsorAttributes(p: SponsorParams): Partial<import("../models").SponsorRow> {
+	const out: Record<string, unknown> = {};
+	if (p.type !== undefined) out.type = p.type;
+	if (p.appletType !== undefined) out.appletType = p.appletType;
+	if (p.isShow !== undefined) out.isShow = p.isShow;
+	if (p.name !== undefined) out.name = p.name;
+	if (p.desc !== undefined) out.desc = p.desc;
+	if (p.avatar !== undefined) out.avatar = p.avatar;
+	if (p.qr_code !== undefined) out.qrCode = p.qr_code;
+	if (p.inputA !== undefined) out.inputA = p.inputA;
+	if (p.inputB !== undefined) out.inputB = p.inputB;
+	return out;
+}
+
+/** usercenter: accounts, tokens, WeChat login and sponsors. */
+export function createUsersService(config: Config): ServiceSchema<ServiceSettingSchema, UsersThis> {
+	return {
+		name: "users",
+		mixins: [DbMixin(config, "User"), CacheCleanerMixin(["users"])],
+
+		actions: {
+			register: {
+				params: {
+					mobile: { type: "string", pattern: MOBILE_PATTERN, messages: { stringPattern: "must be 11 digits" } },
+					password: { type: "string", min: 1, max: 64 },
+				},
+				async handler(this: UsersThis, ctx: Ctx<{ mobile: string; password: string }>): Promise<TokenPair> {
+					const { mobile, password } = ctx.params;
+					if (password.length < this.config.passwordMinLength) {
+						throw invalidParam("password", `must be at least ${this.config.passwordMinLength} characters`);
+					}
+					const hash = await hashPassword(password);
+					let user: UserRow;
+					try {
+						user = await this.models.User.create({ mobile, password: hash, nickname: defaultNickname(mobile, "") });
+					} catch (err) {
+						if (err instanceof UniqueConstraintError) throw new AppError("USER_MOBILE_TAKEN");
+						throw err;
+					}
+					this.logger.info("user registered", { userId: user.id });
+					return this.tokenFor(Number(user.id));
+				},
+			},
+
+			login: {
+				params: {
+					mobile: { type: "string", pattern: MOBILE_PATTERN, messages: { stringPattern: "must be 11 digits" } },
+					password: { type: "string", min: 1, max: 64 },
+				},
+				async handler(this: UsersThis, ctx: Ctx<{ mobile: string; password: string }>): Promise<TokenPair> {
+					const { mobile, password } = ctx.params;
+					await this.checkLoginRate(mobile, ctx.meta.clientIp);
+					const user = await this.models.User.findOne({ where: { mobile }, attributes: ["id", "password"] });
+					const ok = await verifyPassword(user?.password, password);
+					if (!user || !ok) throw new AppError("USER_LOGIN_FAILED");
+					// A successful login does not count against the number's failure budget.
+					await this.rateLimiter.refund(`login:mobile:${mobile}`);
+					return this.tokenFor(Number(user.id));
+				},
+			},
+
+			wxMiniAuth: {
+				params: {
+					code: { type: "string", min: 1, max: 128 },
+					iv: { type: "string", max: 64, optional: true },
+					encryptedData: { type: "string", max: 8192, optional: true },
+					nickname: { type: "string", max: 255, optional: true },
+					avatar: { type: "string", max: 255, optional: true },
+				},
+				async handler(this: UsersThis, ctx: Ctx<{ code: string; iv?: string; encryptedData?: string; nickname?: string; avatar?: string }>): Promise<TokenPair> {
+					const { wxAppId, wxSecret, wxApiBase } = this.config;
+					if (!wxAppId || !wxSecret) throw new AppError("WX_NOT_CONFIGURED");
+					let result;
+					try {
+						result = await code2Session(wxApiBase, wxAppId, wxSecret, ctx.params.code);
+					} catch (err) {
+						this.logger.warn("WeChat code2session failed", { error: (err as Error).message });
+						throw new AppError("WX_UPSTREAM");
+					}
+					if (!result.ok) throw new AppError("WX_CODE_REJECTED", `WeChat rejected the login code (errcode ${result.errcode})`);
+
+					let profile: WxProfile | null = null;
+					if (ctx.params.encryptedData && ctx.params.iv) {
+						try {
+							profile = decryptWxData(result.session.session_key, ctx.params.encryptedData, ctx.params.iv, wxAppId);
+						} catch (err) {
+							throw new AppError("WX_DATA_INVALID", `invalid parameter 'encryptedData': ${(err as Error).message}`, { field: "encryptedData" });
+						}
+					}
+					const userId = await this.findOrCreateWxUser(result.session.openid, profile, ctx.params.nickname ?? "", ctx.params.avatar ?? "");
+					return this.tokenFor(userId);
+				},
+			},
+
+			refreshToken: {
+				auth: "required",
+				params: {},
+				async handler(this: UsersThis, ctx: Ctx): Promise<TokenPair> {
+					return this.tokenFor(callerId(ctx));
+				},
+			},
+
+			detail: {
+				auth: "required",
+				params: {},
+				async handler(this: UsersThis, ctx: Ctx): Promise<{ userInfo: UserInfo }> {
+					return { userInfo: await this.getUserInfo(ctx, callerId(ctx)) };
+				},
+			},
+
+			update: {
+				auth: "required",
+				params: {
+					nickname: { type: "string", min: 1, max: 255, trim: true, optional: true },
+					sex: int(0, 2),
+					avatar: str(255),
+					info: str(255),
+					signature: str(200),
+					longitude: { type: "number", min: -180, max: 180, convert: true, optional: true },
+					latitude: { type: "number", min: -90, max: 90, convert: true, optional: true },
+				},
+				async handler(this: UsersThis, ctx: Ctx<Partial<Pick<UserInfo, "nickname" | "sex" | "avatar" | "info" | "signature" | "longitude" | "latitude">>>): Promise<Record<string, never>> {
+					const userId = callerId(ctx);
+					const changes: Record<string, unknown> = {};
+					for (const key of ["nickname", "sex", "avatar", "info", "signature", "longitude", "latitude"] as const) {
+						if (ctx.params[key] !== undefined) changes[key] = ctx.params[key];
+					}
+					if (Object.keys(changes).length) {
+						const [affected] = await this.models.User.update(changes, { where: { id: userId } });
+						if (!affected) throw new AppError("USER_NOT_FOUND");
+						await this.cleanUser(userId);
+					}
+					return {};
+				},
+			},
+
+			/** The gateway's token check: the claims plus what authorization needs about the user. */
+			resolveToken: {
+				visibility: "public",
+				cache: { keys: ["token"], ttl: 60 },
+				params: { token: { type: "string", min: 1, max: 4096 } },
+				async handler(this: UsersThis, ctx: Ctx<{ token: string }>): Promise<AuthUser & { exp: number }> {
+					const claims = verifyToken(ctx.params.token, this.config.jwtSecret);
+					if (!claims) throw new AppError("UNAUTHORIZED", "invalid or expired token");
+					const user = await ctx.call<UserInfo, { id: number }>("users.get", { id: claims.userId });
+					return { id: user.id, isAdmin: user.isAdmin === 1, exp: claims.exp };
+				},
+			},
+
+			/** One user's public record, cached per id; cleaned on every change to that user. */
+			get: {
+				visibility: "public",
+				cache: { keys: ["id"], ttl: 300 },
+				params: { id },
+				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<UserInfo> {
+					const user = await this.models.User.findByPk(ctx.params.id);
+					if (!user) throw new AppError("USER_NOT_FOUND");
+					return toUserInfo(user.get({ plain: true }));
+				},
+			},
+
+			addSponsor: {
+				auth: "required",
+				params: { ...sponsorFields, userId: { type: "any", optional: true } },
+				async handler(this: UsersThis, ctx: Ctx<SponsorParams>): Promise<{ id: number }> {
+					// `userId` in the body is go-lottery's; the owner is always the caller.
+					const sponsor = await this.models.Sponsor.create({
+						type: 0, appletType: 0, isShow: 0, desc: "", avatar: "", qrCode: "", inputA: "", inputB: "",
+						...sponsorAttributes(ctx.params),
+						name: ctx.params.name ?? "",
+						userId: callerId(ctx),
+					});
+					return { id: Number(sponsor.id) };
+				},
+			},
+
+			sponsorList: {
+				auth: "required",
+				params: { page: int(0, 1_000_000), pageSize: int(0, 10_000) },
+				async handler(this: UsersThis, ctx: Ctx<{ page?: number; pageSize?: number }>): Promise<{ list: SponsorView[] }> {
+					const page = Math.max(1, ctx.params.page || 1);
+					const pageSize = Math.min(PAGE_SIZE_MAX, ctx.params.pageSize || 10);
+					const rows = await this.models.Sponsor.findAll({
+						where: { userId: callerId(ctx) },
+						order: [["id", "DESC"]],
+						limit: pageSize,
+						offset: (page - 1) * pageSize,
+					});
+					return { list: rows.map(r => toSponsorView(r.get({ plain: true }))) };
+				},
+			},
+
+			updateSponsor: {
+				auth: "required",
+				params: { id, ...sponsorFields, name: { ...sponsorFields.name, optional: true }, userId: { type: "any", optional: true } },
+				async handler(this: UsersThis, ctx: Ctx<SponsorParams & { id: number }>): Promise<Record<string, never>> {
+					const sponsor = await this.ownSponsor(ctx.params.id, callerId(ctx));
+					await sponsor.update(sponsorAttributes(ctx.params));
+					return {};
+				},
+			},
+
+			deleteSponsor: {
+				auth: "required",
+				params: { id },
+				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<Record<string, never>> {
+					const sponsor = await this.ownSponsor(ctx.params.id, callerId(ctx));
+					await sponsor.destroy();
+					return {};
+				},
+			},
+
+			sponsorDetail: {
+				auth: "optional",
+				params: { id },
+				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<SponsorView> {
+					const sponsor = await this.models.Sponsor.findByPk(ctx.params.id);
+					if (!sponsor) throw notFound("sponsor");
+					return toSponsorView(sponsor.get({ plain: true }));
+				},
+			},
+		},
+
+		methods: {
+			tokenFor(this: UsersThis, userId: number): TokenPair {
+				try {
+					return issueToken(userId, this.config.jwtSecret, this.config.jwtExpireSeconds);
+				} catch (err) {
+					this.logger.error("token signing failed", err);
+					throw new AppError("TOKEN_GENERATE");
+				}
+			},
+
+			async getUserInfo(this: UsersThis, ctx: Ctx<unknown>, userId: number): Promise<UserInfo> {
+				const user = await ctx.call<UserInfo, { id: number }>("users.get", { id: userId });
+				return { ...user, ...NO_COUNTS };
+			},
+
+			async cleanUser(this: UsersThis, userId: number): Promise<void> {
+				await this.cleanCache("users", [`users.get:${userId}`]);
+			},
+
+			/** Per client IP for every attempt, per mobile number for failed ones (successes are refunded). */
+			async checkLoginRate(this: UsersThis, mobile: string, ip: string | undefined): Promise<void> {
+				const checks = [this.rateLimiter.consume(`login:mobile:${mobile}`, this.config.loginLimitPerMobile)];
+				if (ip) checks.push(this.rateLimiter.consume(`login:ip:${ip}`, this.config.loginLimitPerIp));
+				const results = await Promise.all(checks);
+				const refused = results.find(r => !r.allowed);
+				if (refused) {
+					throw new AppError("RATE_LIMITED", "too many login attempts, retry later", { retryAfter: Math.max(1, Math.ceil(refused.resetMs / 1000)) });
+				}
+			},
+
+			/**
+			 * The account bound to this openid, made on first login. Concurrent first logins of one openid race on
+			 * the unique (auth_type, auth_key) index: the loser rolls back and reads the winner's account.
+			 */
+			async findOrCreateWxUser(this: UsersThis, openid: string, profile: WxProfile | null, nickname: string, avatar: string): Promise<number> {
+				const { User, UserAuth } = this.models;
+				const existing = await UserAuth.findOne({ where: { authType: WX_AUTH_TYPE, authKey: openid } });
+				if (existing) return Number(existing.userId);
+
+				const phone = profile?.purePhoneNumber ?? profile?.phoneNumber;
+				const mobile = phone && MOBILE_PATTERN.test(phone) ? phone : null;
+				try {
+					return await this.adapter.db.transaction(async (t: Transaction) => {
+						// A WeChat-verified phone number that already has an account signs in to that account.
+						let user = mobile ? await User.findOne({ where: { mobile }, transaction: t }) : null;
+						if (!user) {
+							user = await User.create({
+								mobile,
+								nickname: (nickname || profile?.nickName || defaultNickname(mobile, crypto.randomUUID().replace(/-/g, ""))).slice(0, 255),
+								avatar: (avatar || profile?.avatarUrl || "").slice(0, 255),
+							}, { transaction: t });
+						}
+						await UserAuth.create({ userId: Number(user.id), authType: WX_AUTH_TYPE, authKey: openid }, { transaction: t });
+						return Number(user.id);
+					});
+				} catch (err) {
+					if (!(err instanceof UniqueConstraintError)) throw err;
+					const winner = await UserAuth.findOne({ where: { authType: WX_AUTH_TYPE, authKey: openid } });
+					if (!winner) throw err;
+					return Number(winner.userId);
+				}
+			},
+
+			async ownSponsor(this: UsersThis, sponsorId: number, userId: number) {
+				const sponsor = await this.models.Sponsor.findByPk(sponsorId);
+				if (!sponsor) throw notFound("sponsor");
+				if (Number(sponsor.userId) !== userId) throw forbidden("this sponsor belongs to another user");
+				return sponsor;
+			},
+		},
+
+		created(this: UsersThis) {
+			this.config = config;
+			this.redis = this.config.redisUri ? new Redis(this.config.redisUri, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
+			const prefix = `${this.config.namespace || "lottery"}:ratelimit:`;
+			this.rateLimiter = this.redis ? new RedisRateLimiter(this.redis, prefix) : new MemoryRateLimiter();
+		},
+
+		async started(this: UsersThis) {
+			if (this.redis) await this.redis.connect();
+		},
+
+		async stopped(this: UsersThis) {
+			await this.rateLimiter.close();
+			if (this.redis) await this.redis.quit().catch(() => undefined);
+		},
+	};
+}
