@@ -9,6 +9,7 @@ export const REDACTED_PATHS = [
 	"token", "*.token", "accessToken", "*.accessToken",
 	"authorization", "*.authorization", "headers.authorization", "*.headers.authorization",
 	"secret", "*.secret",
+	"args[*].password", "args[*].token", "args[*].authorization", "args[*].headers.authorization",
 ];
 
 function loggerOptions(config: Config): LoggerConfig | false {
@@ -27,6 +28,19 @@ function loggerOptions(config: Config): LoggerConfig | false {
 						return req ? { requestId: req.requestId } : {};
 					},
 					redact: { paths: REDACTED_PATHS, censor: "[REDACTED]" },
+					hooks: {
+						// Moleculer and its modules log console-style ("message", err, ...); keep those extra arguments
+						// as fields instead of letting pino drop them.
+						logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
+							if (args.length > 1 && typeof args[0] === "string") {
+								const [msg, ...rest] = args;
+								const err = rest.find(a => a instanceof Error);
+								const extra = rest.filter(a => a !== err);
+								return method.call(this, { ...(err ? { err } : {}), ...(extra.length ? { args: extra } : {}) }, msg);
+							}
+							return method.apply(this, args);
+						},
+					},
 				},
 			},
 		},

@@ -205,7 +205,14 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				async handler(this: UsersThis, ctx: Ctx<{ token: string }>): Promise<AuthUser & { exp: number }> {
 					const claims = verifyToken(ctx.params.token, this.config.jwtSecret);
 					if (!claims) throw new AppError("UNAUTHORIZED", "invalid or expired token");
-					const user = await ctx.call<UserInfo, { id: number }>("users.get", { id: claims.userId });
+					let user: UserInfo;
+					try {
+						user = await ctx.call<UserInfo, { id: number }>("users.get", { id: claims.userId });
+					} catch (err) {
+						// A well-signed token of an account that no longer exists is no credential.
+						if (err instanceof AppError && err.type === "USER_NOT_FOUND") throw new AppError("UNAUTHORIZED", "the token's user does not exist");
+						throw err;
+					}
 					return { id: user.id, isAdmin: user.isAdmin === 1, exp: claims.exp };
 				},
 			},
