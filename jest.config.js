@@ -12,6 +12,6 @@ module.exports = {
 	projects: [
 		{ ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.spec.ts"] },
 		{ ...common, displayName: "embedded", testMatch: system, setupFiles: ["<rootDir>/test/support/backend-embedded.ts"] },
-		{ ...common, displayName: "cluster", testMatch: system, setupFiles: ["<rootDir>/test/support/backend-cluster.ts"] },
+		{ ...common, displayName: "cluster", testMatch: [...system, "<rootDir>/test/cluster/**/*.spec.ts"], setupFiles: ["<rootDir>/test/support/backend-cluster.ts"] },
 	],
 };

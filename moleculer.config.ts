@@ -12,7 +12,7 @@ export const REDACTED_PATHS = [
 	"args[*].password", "args[*].token", "args[*].authorization", "args[*].headers.authorization",
 ];
 
-function loggerOptions(config: Config): LoggerConfig | false {
+function loggerOptions(config: Config, destination?: NodeJS.WritableStream): LoggerConfig | false {
 	if (config.logLevel === "silent") return false;
 	return {
 		type: "Pino",
@@ -42,17 +42,18 @@ function loggerOptions(config: Config): LoggerConfig | false {
 						},
 					},
 				},
+				destination,
 			},
 		},
 	};
 }
 
 /** Broker options for one node, all of them derived from the environment (lib/config.ts). */
-export function buildBrokerOptions(config: Config): BrokerOptions {
+export function buildBrokerOptions(config: Config, extras: { logDestination?: NodeJS.WritableStream } = {}): BrokerOptions {
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeId ?? undefined,
-		logger: loggerOptions(config),
+		logger: loggerOptions(config, extras.logDestination),
 		transporter: config.transporter ?? undefined,
 		// One cache for every node of the cluster in Redis; a process-local one in the embedded default.
 		cacher: config.redisUri

@@ -42,6 +42,13 @@ export const DEFAULT_JWT_SECRET = "dev-only-change-me";
 
 export const ALL_SERVICES = ["api", "users"] as const;
 
+/** Every variable loadConfig() reads. README.md and .env.example must document each (a unit test checks). */
+export const ENV_VARS = [
+	"NODE_ENV", "PORT", "HOST", "DATA_DIR", "DB_URI", "DB_POOL_MAX", "REDIS_URI", "TRANSPORTER", "SERVICES", "NAMESPACE",
+	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
+	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE",
+] as const;
+
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
 	const raw = env[name];
 	if (raw === undefined || raw === "") return def;

@@ -100,7 +100,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 						if (err instanceof UniqueConstraintError) throw new AppError("USER_MOBILE_TAKEN");
 						throw err;
 					}
-					this.logger.info("user registered", { userId: user.id });
+					this.logger.info({ userId: user.id }, "user registered");
 					return this.tokenFor(Number(user.id));
 				},
 			},
@@ -137,7 +137,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 					try {
 						result = await code2Session(wxApiBase, wxAppId, wxSecret, ctx.params.code);
 					} catch (err) {
-						this.logger.warn("WeChat code2session failed", { error: (err as Error).message });
+						this.logger.warn({ error: (err as Error).message }, "WeChat code2session failed");
 						throw new AppError("WX_UPSTREAM");
 					}
 					if (!result.ok) throw new AppError("WX_CODE_REJECTED", `WeChat rejected the login code (errcode ${result.errcode})`);
@@ -296,7 +296,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				try {
 					return issueToken(userId, this.config.jwtSecret, this.config.jwtExpireSeconds);
 				} catch (err) {
-					this.logger.error("token signing failed", err);
+					this.logger.error({ err }, "token signing failed");
 					throw new AppError("TOKEN_GENERATE");
 				}
 			},
