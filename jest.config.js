@@ -3,7 +3,7 @@
  * default (SQLite, one broker, memory cache) and once as a cluster (MySQL, Redis cacher, Redis transporter,
  * gateway and services on separate brokers). TEST_BACKEND tells test/support which one to build.
  */
-const transform = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] };
+const transform = { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] };
 const common = { testEnvironment: "node", transform, moduleFileExtensions: ["ts", "js", "json"] };
 const system = ["<rootDir>/test/integration/**/*.spec.ts", "<rootDir>/test/e2e/**/*.spec.ts"];
 
