@@ -26,6 +26,19 @@ export const ErrorTable = {
 	WX_DATA_INVALID: { code: 200005, status: 400, message: "WeChat encryptedData could not be decrypted or verified" },
 	WX_UPSTREAM: { code: 200006, status: 502, message: "WeChat API did not answer correctly" },
 	USER_NOT_FOUND: { code: 200007, status: 404, message: "user not found" },
+
+	LOTTERY_NOT_DRAFT: { code: 500020, status: 409, message: "only a draft can be changed or published" },
+	LOTTERY_CANCELLED: { code: 500021, status: 409, message: "the lottery was cancelled" },
+	LOTTERY_ANNOUNCED: { code: 500022, status: 409, message: "the lottery has already been drawn" },
+	LOTTERY_CLOSED: { code: 500023, status: 409, message: "the lottery no longer takes participants" },
+	LOTTERY_HAS_PARTICIPANTS: { code: 500024, status: 409, message: "people have joined this lottery: it can no longer be cancelled" },
+	LOTTERY_IS_INSTANT: { code: 500025, status: 400, message: "this is an instant lottery: join it through instantParticipation" },
+	LOTTERY_NOT_INSTANT: { code: 500026, status: 400, message: "this is not an instant lottery: join it through participation" },
+	ALREADY_PARTICIPATED: { code: 500028, status: 409, message: "you have already joined this lottery" },
+	PRIZE_NOT_WON: { code: 500030, status: 403, message: "you did not win a prize in this lottery" },
+	PRIZE_ALREADY_CLAIMED: { code: 500031, status: 409, message: "this prize has already been claimed" },
+	PRIZE_FORFEITED: { code: 500032, status: 410, message: "the award deadline has passed: the prize is forfeited" },
+	CLAIM_ALREADY_DELIVERED: { code: 500033, status: 409, message: "this claim has already been marked delivered" },
 } as const;
 
 export type ErrorName = keyof typeof ErrorTable;

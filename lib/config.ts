@@ -40,7 +40,7 @@ export interface Config {
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
 export const DEFAULT_JWT_SECRET = "dev-only-change-me";
 
-export const ALL_SERVICES = ["api", "users"] as const;
+export const ALL_SERVICES = ["api", "users", "lottery", "prize"] as const;
 
 /** Every variable loadConfig() reads. README.md and .env.example must document each (a unit test checks). */
 export const ENV_VARS = [

@@ -1,6 +1,8 @@
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { buildBrokerOptions } from "../moleculer.config";
 import { createApiService } from "../services/api.service";
+import { createLotteryService } from "../services/lottery.service";
+import { createPrizeService } from "../services/prize.service";
 import { createUsersService } from "../services/users.service";
 import { ALL_SERVICES, type Config } from "./config";
 
@@ -8,6 +10,8 @@ import { ALL_SERVICES, type Config } from "./config";
 export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: Config) => ServiceSchema> = {
 	api: config => createApiService(config) as unknown as ServiceSchema,
 	users: config => createUsersService(config) as unknown as ServiceSchema,
+	lottery: config => createLotteryService(config) as unknown as ServiceSchema,
+	prize: config => createPrizeService(config) as unknown as ServiceSchema,
 };
 
 /** A broker running the services the configuration names (all of them by default). Not started yet. */

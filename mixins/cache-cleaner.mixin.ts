@@ -2,6 +2,17 @@ import type { Context, ServiceSchema } from "moleculer";
 
 interface CleanPayload {
 	keys?: string[];
+	patterns?: string[];
+}
+
+async function dropLocal(cacher: import("moleculer").Cacher, service: string, what: CleanPayload): Promise<void> {
+	const keys = what.keys ?? [];
+	const patterns = what.patterns ?? [];
+	if (!keys.length && !patterns.length) {
+		await cacher.clean(`${service}.**`);
+		return;
+	}
+	await Promise.all([...keys.map(k => cacher.del(k)), ...patterns.map(p => cacher.clean(p))]);
 }
 
 /**
@@ -13,27 +24,27 @@ export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema
 	const events: ServiceSchema["events"] = {};
 	for (const name of serviceNames) {
 		events[`cache.clean.${name}`] = {
-			params: { keys: { type: "array", items: "string", optional: true } },
+			params: {
+				keys: { type: "array", items: "string", optional: true },
+				patterns: { type: "array", items: "string", optional: true },
+			},
 			async handler(this: { broker: import("moleculer").ServiceBroker }, ctx: Context<CleanPayload>) {
-				const cacher = this.broker.cacher;
-				if (!cacher) return;
-				if (ctx.params.keys?.length) await Promise.all(ctx.params.keys.map(k => cacher.del(k)));
-				else await cacher.clean(`${name}.**`);
+				if (this.broker.cacher) await dropLocal(this.broker.cacher, name, ctx.params);
 			},
 		};
 	}
 	return {
 		events,
 		methods: {
-			/** Drops cache keys (e.g. `users.get:7`) on every node, or all of `service`'s keys when none are named. */
-			async cleanCache(this: { broker: import("moleculer").ServiceBroker }, service: string, keys?: string[]) {
-				const cacher = this.broker.cacher;
+			/**
+			 * Drops cache keys (e.g. `users.get:7`) and key patterns (e.g. `lottery.list*`) on every node, or all of
+			 * `service`'s keys when none are named.
+			 */
+			async cleanCache(this: { broker: import("moleculer").ServiceBroker }, service: string, keys: string[] = [], patterns: string[] = []) {
+				const what: CleanPayload = { ...(keys.length ? { keys } : {}), ...(patterns.length ? { patterns } : {}) };
 				// Locally first, so the caller's next read is already fresh; then everywhere else.
-				if (cacher) {
-					if (keys?.length) await Promise.all(keys.map(k => cacher.del(k)));
-					else await cacher.clean(`${service}.**`);
-				}
-				await this.broker.broadcast(`cache.clean.${service}`, keys?.length ? { keys } : {});
+				if (this.broker.cacher) await dropLocal(this.broker.cacher, service, what);
+				await this.broker.broadcast(`cache.clean.${service}`, what);
 			},
 		},
 	};

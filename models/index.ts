@@ -47,10 +47,79 @@ export interface SponsorRow extends Model<InferAttributes<SponsorRow>, InferCrea
 	updateTime: CreationOptional<Date>;
 }
 
+export interface LotteryRow extends Model<InferAttributes<LotteryRow>, InferCreationAttributes<LotteryRow>> {
+	id: CreationOptional<number>;
+	userId: number;
+	name: string;
+	thumb: string;
+	introduce: string;
+	state: number;
+	publishTime: number | null;
+	announceType: number;
+	announceTime: number;
+	joinNumber: number;
+	participantCount: CreationOptional<number>;
+	awardDeadline: number;
+	isSelected: CreationOptional<number>;
+	announcedTime: CreationOptional<number | null>;
+	cancelTime: CreationOptional<number | null>;
+	sponsorId: number;
+	isClocked: number;
+	clockTask: string | null;
+	createTime: CreationOptional<Date>;
+	updateTime: CreationOptional<Date>;
+}
+
+export interface PrizeRow extends Model<InferAttributes<PrizeRow>, InferCreationAttributes<PrizeRow>> {
+	id: CreationOptional<number>;
+	lotteryId: number;
+	type: number;
+	name: string;
+	level: number;
+	thumb: string;
+	count: number;
+	grantType: number;
+	probability: number | null;
+	stock: number;
+	createTime: CreationOptional<Date>;
+	updateTime: CreationOptional<Date>;
+}
+
+export interface ParticipationRow extends Model<InferAttributes<ParticipationRow>, InferCreationAttributes<ParticipationRow>> {
+	id: CreationOptional<number>;
+	lotteryId: number;
+	userId: number;
+	isWon: CreationOptional<number>;
+	prizeId: CreationOptional<number>;
+	createTime: CreationOptional<Date>;
+	updateTime: CreationOptional<Date>;
+}
+
+export interface ClaimRow extends Model<InferAttributes<ClaimRow>, InferCreationAttributes<ClaimRow>> {
+	id: CreationOptional<number>;
+	lotteryId: number;
+	prizeId: number;
+	userId: number;
+	grantType: number;
+	contactName: string;
+	contactPhone: string;
+	address: string;
+	remark: string;
+	state: number;
+	deliveredTime: CreationOptional<number | null>;
+	deliveryNote: CreationOptional<string>;
+	createTime: CreationOptional<Date>;
+	updateTime: CreationOptional<Date>;
+}
+
 export interface Models {
 	User: ModelStatic<UserRow>;
 	UserAuth: ModelStatic<UserAuthRow>;
 	Sponsor: ModelStatic<SponsorRow>;
+	Lottery: ModelStatic<LotteryRow>;
+	Prize: ModelStatic<PrizeRow>;
+	Participation: ModelStatic<ParticipationRow>;
+	Claim: ModelStatic<ClaimRow>;
 }
 
 // Factories, not shared objects: Sequelize writes the column name into each attribute definition it is given.
@@ -58,6 +127,9 @@ const id = () => ({ type: DataTypes.BIGINT, primaryKey: true, autoIncrement: tru
 const text = (len: number) => ({ type: DataTypes.STRING(len), allowNull: false, defaultValue: "" });
 const tinyint = () => ({ type: DataTypes.TINYINT, allowNull: false, defaultValue: 0 });
 const bigint = () => ({ type: DataTypes.BIGINT, allowNull: false });
+const int = () => ({ type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 });
+/** Unix seconds (views convert with Number(): MySQL may hand BIGINT back as a string). */
+const unix = (allowNull = false) => ({ type: DataTypes.BIGINT, allowNull, ...(allowNull ? {} : { defaultValue: 0 }) });
 const times = () => ({ createTime: DataTypes.DATE, updateTime: DataTypes.DATE });
 const options = (tableName: string) => ({ tableName, timestamps: true, createdAt: "createTime", updatedAt: "updateTime" });
 
@@ -107,7 +179,68 @@ export function defineModels(sequelize: Sequelize): Models {
 		...times(),
 	}, options("user_sponsor"));
 
-	const models = { User, UserAuth, Sponsor };
+	const Lottery = sequelize.define<LotteryRow>("Lottery", {
+		id: id(),
+		userId: bigint(),
+		name: text(50),
+		thumb: text(255),
+		introduce: text(1000),
+		state: tinyint(),
+		publishTime: unix(true),
+		announceType: tinyint(),
+		announceTime: unix(),
+		joinNumber: int(),
+		participantCount: int(),
+		awardDeadline: unix(),
+		isSelected: tinyint(),
+		announcedTime: unix(true),
+		cancelTime: unix(true),
+		sponsorId: bigint(),
+		isClocked: tinyint(),
+		clockTask: { type: DataTypes.TEXT, allowNull: true },
+		...times(),
+	}, options("lottery"));
+
+	const Prize = sequelize.define<PrizeRow>("Prize", {
+		id: id(),
+		lotteryId: bigint(),
+		type: tinyint(),
+		name: text(50),
+		level: int(),
+		thumb: text(255),
+		count: int(),
+		grantType: tinyint(),
+		probability: { type: DataTypes.INTEGER, allowNull: true },
+		stock: int(),
+		...times(),
+	}, options("lottery_prize"));
+
+	const Participation = sequelize.define<ParticipationRow>("Participation", {
+		id: id(),
+		lotteryId: bigint(),
+		userId: bigint(),
+		isWon: tinyint(),
+		prizeId: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+		...times(),
+	}, options("lottery_participation"));
+
+	const Claim = sequelize.define<ClaimRow>("Claim", {
+		id: id(),
+		lotteryId: bigint(),
+		prizeId: bigint(),
+		userId: bigint(),
+		grantType: tinyint(),
+		contactName: text(50),
+		contactPhone: text(20),
+		address: text(255),
+		remark: text(500),
+		state: tinyint(),
+		deliveredTime: unix(true),
+		deliveryNote: text(255),
+		...times(),
+	}, options("prize_claim"));
+
+	const models = { User, UserAuth, Sponsor, Lottery, Prize, Participation, Claim };
 	cache.set(sequelize, models);
 	return models;
 }

@@ -26,6 +26,26 @@ export const ROUTES: Record<string, Record<string, string>> = {
 		"POST userContact/upDateSponsor": "users.updateSponsor",
 		"POST userContact/sponsorDel": "users.deleteSponsor",
 	},
+	"/lottery/v1": {
+		"POST lottery/createLottery": "lottery.createLottery",
+		"POST lottery/updateLottery": "lottery.updateLottery",
+		"POST lottery/publishLottery": "lottery.publishLottery",
+		"POST lottery/cancelLottery": "lottery.cancelLottery",
+		"POST lottery/setLotterySelected": "lottery.setLotterySelected",
+		"POST lottery/lotteryDetail": "lottery.lotteryDetail",
+		"POST lottery/lotteryList": "lottery.lotteryList",
+		"POST lottery/lotteryListSlow": "lottery.lotteryListSlow",
+		"POST lottery/lotteryListAfterLogin": "lottery.lotteryListAfterLogin",
+		"POST lottery/getUserCreatedLotteryList": "lottery.getUserCreatedLotteryList",
+		"POST lottery/getUserAllLotteryList": "lottery.getUserAllLotteryList",
+		"POST lottery/getLotteryWinList": "lottery.getLotteryWinList",
+		"POST lottery/getLotteryWinnersList": "lottery.getLotteryWinnersList",
+		"POST lottery/participations": "lottery.participations",
+		"POST lottery/participation": "lottery.participation",
+		"POST prize/claimPrize": "prize.claimPrize",
+		"POST prize/claimList": "prize.claimList",
+		"POST prize/deliverPrize": "prize.deliverPrize",
+	},
 };
 
 /** The services the routes call: /ready waits until each has a live node somewhere in the cluster. */

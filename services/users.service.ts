@@ -5,7 +5,7 @@ import { UniqueConstraintError, type Transaction } from "sequelize";
 import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/password";
 import { issueToken, verifyToken, type TokenPair } from "../domain/token";
-import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserInfo } from "../domain/user";
+import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo } from "../domain/user";
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
 import type { Config } from "../lib/config";
 import { callerId, type AuthUser, type Ctx } from "../lib/meta";
@@ -21,7 +21,7 @@ interface UsersThis extends Service, DbServiceThis {
 	config: Config;
 	rateLimiter: RateLimiter;
 	redis: Redis | null;
-	cleanCache(service: string, keys?: string[]): Promise<void>;
+	cleanCache(service: string, keys?: string[], patterns?: string[]): Promise<void>;
 	tokenFor(userId: number): TokenPair;
 	getUserInfo(ctx: Ctx<unknown>, id: number): Promise<UserInfo>;
 	cleanUser(id: number): Promise<void>;
@@ -229,6 +229,27 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				},
 			},
 
+			/** Many users' public records in one query, for lists (no N+1). Unknown ids are left out. */
+			getMany: {
+				visibility: "public",
+				params: { ids: { type: "array", items: id, max: 1000 } },
+				async handler(this: UsersThis, ctx: Ctx<{ ids: number[] }>): Promise<UserInfo[]> {
+					if (!ctx.params.ids.length) return [];
+					const rows = await this.models.User.findAll({ where: { id: [...new Set(ctx.params.ids)] } });
+					return rows.map(r => toUserInfo(r.get({ plain: true })));
+				},
+			},
+
+			/** A sponsor by id for other services, or null when it no longer exists. */
+			getSponsor: {
+				visibility: "public",
+				params: { id },
+				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<SponsorView | null> {
+					const sponsor = await this.models.Sponsor.findByPk(ctx.params.id);
+					return sponsor ? toSponsorView(sponsor.get({ plain: true })) : null;
+				},
+			},
+
 			addSponsor: {
 				auth: "required",
 				params: { ...sponsorFields, userId: { type: "any", optional: true } },
@@ -302,8 +323,15 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 			},
 
 			async getUserInfo(this: UsersThis, ctx: Ctx<unknown>, userId: number): Promise<UserInfo> {
-				const user = await ctx.call<UserInfo, { id: number }>("users.get", { id: userId });
-				return { ...user, ...NO_COUNTS };
+				const [user, counts] = await Promise.all([
+					ctx.call<UserInfo, { id: number }>("users.get", { id: userId }),
+					// The counters belong to the lottery service; a node set without it still answers, with zeros.
+					ctx.call<UserCounts, { userId: number }>("lottery.userCounts", { userId }).catch(err => {
+						if (["ServiceNotFoundError", "ServiceNotAvailableError"].includes((err as Error).name)) return NO_COUNTS;
+						throw err;
+					}),
+				]);
+				return { ...user, ...counts };
 			},
 
 			async cleanUser(this: UsersThis, userId: number): Promise<void> {

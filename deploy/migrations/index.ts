@@ -1,5 +1,6 @@
 import type { QueryInterface } from "sequelize";
 import { migration as users } from "./0001-users";
+import { migration as lottery } from "./0002-lottery";
 
 /** A schema step. `up` must produce the same schema on MySQL/MariaDB and SQLite. */
 export interface Migration {
@@ -9,4 +10,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order it is applied. Append only: a released migration never changes. */
-export const migrations: Migration[] = [users];
+export const migrations: Migration[] = [users, lottery];

@@ -78,13 +78,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
 			const c = loadConfig({ ...shared, SERVICES: "users", NODE_ID: `${namespace}-users-${i}` });
 			brokers.push(createNode(c, { logger: false, skipProcessEventRegistration: true }));
 		}
+		const lotteryNode = loadConfig({ ...shared, SERVICES: "lottery,prize", NODE_ID: `${namespace}-lottery` });
+		brokers.push(createNode(lotteryNode, { logger: false, skipProcessEventRegistration: true }));
 		config = loadConfig({ ...shared, SERVICES: "api", NODE_ID: `${namespace}-api` });
 		brokers.push(createNode(config, { logger: false, skipProcessEventRegistration: true }));
 	}
 
 	const gateway = brokers[brokers.length - 1];
 	await Promise.all(brokers.map(b => b.start()));
-	await gateway.waitForServices(["users"], 15_000);
+	await gateway.waitForServices(["users", "lottery", "prize"], 15_000);
 	const server = (gateway.getLocalService("api") as unknown as { server: Server }).server;
 	const port = (server.address() as AddressInfo).port;
 	const db = createSequelize(config);

@@ -1,0 +1,560 @@
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { col, Op, QueryTypes, UniqueConstraintError, type Transaction, type WhereOptions } from "sequelize";
+import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
+import {
+	AnnounceType, LIMITS, LotteryState, toLotteryPrizeView, toLotteryView, toPrizeView, toPublicUserInfo, validateLottery,
+	type LotteryDraft, type LotteryInput, type LotteryPrizeView, type LotteryRecord, type LotteryView, type PrizeRecord,
+	type PrizeView, type PublicUserInfo,
+} from "../domain/lottery";
+import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
+import type { Config } from "../lib/config";
+import { callerId, type Ctx } from "../lib/meta";
+import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import type { LotteryRow, PrizeRow } from "../models";
+
+const now = (): number => Math.floor(Date.now() / 1000);
+
+/** A lottery as other services see it: the record and its prizes (cached per id by `lottery.get`). */
+export interface LotteryAggregate {
+	lottery: LotteryView & { state: number };
+	prizes: PrizeView[];
+}
+
+/** go-lottery's `UserLotteryList` item. */
+interface UserLotteryItem {
+	id: number;
+	lottery_id: number;
+	user_id: number;
+	is_won: number;
+	create_time: number;
+	prize: LotteryPrizeView | null;
+}
+
+interface LotteryThis extends Service, DbServiceThis {
+	cleanCache(service: string, keys?: string[], patterns?: string[]): Promise<void>;
+	aggregate(ctx: Ctx<unknown>, id: number): Promise<LotteryAggregate>;
+	visibleAggregate(ctx: Ctx<unknown>, id: number): Promise<LotteryAggregate>;
+	ownDraft(id: number, userId: number, t: Transaction): Promise<LotteryRow>;
+	checkSponsor(ctx: Ctx<unknown>, sponsorId: number): Promise<void>;
+	writePrizes(lotteryId: number, draft: LotteryDraft, t: Transaction): Promise<void>;
+	lotteryChanged(id: number, lists?: boolean): Promise<void>;
+	refuseParticipation(lotteryId: number): Promise<never>;
+	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
+	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
+}
+
+// --- parameter rules (fastest-validator); numbers may arrive as strings, as go-zero accepted ---------------
+const id = { type: "number", integer: true, positive: true, convert: true } as const;
+const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
+const cursor = { lastId: optInt(0, Number.MAX_SAFE_INTEGER), size: optInt(0, 10_000) };
+
+const prizeRule = {
+	type: "object",
+	strict: "remove",
+	props: {
+		type: { type: "number", integer: true, min: 1, max: 9, convert: true },
+		name: { type: "string", min: 1, max: LIMITS.prizeName },
+		count: { type: "number", integer: true, convert: true },
+		thumb: { type: "string", max: LIMITS.thumb, optional: true },
+		level: { type: "number", integer: true, min: 1, max: LIMITS.prizesMax, convert: true },
+		grantType: { type: "number", integer: true, min: 1, max: 3, convert: true },
+		probability: { type: "number", integer: true, min: 0, max: 10_000, convert: true, optional: true, nullable: true },
+	},
+} as const;
+
+const lotteryFields = {
+	name: { type: "string", max: LIMITS.lotteryName, optional: true },
+	thumb: { type: "string", max: LIMITS.thumb, optional: true },
+	announceType: { type: "number", integer: true, min: 1, max: 3, convert: true },
+	announceTime: optInt(0, 99_999_999_999),
+	joinNumber: optInt(0, LIMITS.joinNumberMax),
+	introduce: { type: "string", max: LIMITS.introduce, optional: true },
+	awardDeadline: optInt(0, 99_999_999_999),
+	sponsorId: optInt(0, Number.MAX_SAFE_INTEGER),
+	prizes: { type: "array", items: prizeRule, max: LIMITS.prizesMax },
+	isClocked: optInt(0, 1),
+	clockTask: { type: "object", optional: true, nullable: true },
+	publishType: optInt(1, 2),
+} as const;
+
+const pageOf = (size: number | undefined, def = 10) => Math.min(LIMITS.pageSizeMax, size || def);
+
+function plainLottery(row: LotteryRow): LotteryView & { state: number } {
+	const r = row.get({ plain: true }) as unknown as LotteryRecord;
+	return { ...toLotteryView(r), state: r.state };
+}
+
+/** Lotteries and participations: create, publish, list, join. Draws come from the draw service. */
+export function createLotteryService(config: Config): ServiceSchema<ServiceSettingSchema, LotteryThis> {
+	return {
+		name: "lottery",
+		mixins: [DbMixin(config, "Lottery"), CacheCleanerMixin(["lottery"])],
+
+		actions: {
+			createLottery: {
+				auth: "required",
+				params: lotteryFields,
+				async handler(this: LotteryThis, ctx: Ctx<LotteryInput>): Promise<{ id: number }> {
+					const userId = callerId(ctx);
+					const draft = validateLottery(ctx.params, now());
+					await this.checkSponsor(ctx, draft.sponsorId);
+					const lottery = await this.adapter.db.transaction(async t => {
+						const row = await this.models.Lottery.create({
+							userId,
+							name: draft.name,
+							thumb: draft.thumb,
+							introduce: draft.introduce,
+							state: draft.publish ? LotteryState.OPEN : LotteryState.DRAFT,
+							publishTime: draft.publish ? now() : null,
+							announceType: draft.announceType,
+							announceTime: draft.announceTime,
+							joinNumber: draft.joinNumber,
+							awardDeadline: draft.awardDeadline,
+							sponsorId: draft.sponsorId,
+							isClocked: draft.isClocked,
+							clockTask: draft.clockTask,
+						}, { transaction: t });
+						await this.writePrizes(Number(row.id), draft, t);
+						return row;
+					});
+					const lotteryId = Number(lottery.id);
+					await this.lotteryChanged(lotteryId);
+					ctx.emit("lottery.created", { lotteryId, userId, published: draft.publish });
+					if (draft.publish) ctx.emit("lottery.published", { lotteryId, announceType: draft.announceType, announceTime: draft.announceTime });
+					return { id: lotteryId };
+				},
+			},
+
+			updateLottery: {
+				auth: "required",
+				params: {
+					id,
+					...lotteryFields,
+					announceType: { ...lotteryFields.announceType, optional: true },
+					prizes: { ...lotteryFields.prizes, optional: true },
+					publishType: { type: "any", optional: true },
+				},
+				async handler(this: LotteryThis, ctx: Ctx<Partial<LotteryInput> & { id: number }>): Promise<Record<string, never>> {
+					const userId = callerId(ctx);
+					const { id: lotteryId, ...changes } = ctx.params;
+					await this.adapter.db.transaction(async t => {
+						const current = await this.ownDraft(lotteryId, userId, t);
+						const prizes = changes.prizes ?? (await this.models.Prize.findAll({ where: { lotteryId }, transaction: t })).map(p => p.get({ plain: true }));
+						const c = current.get({ plain: true });
+						const draft = validateLottery({
+							name: changes.name ?? c.name,
+							thumb: changes.thumb ?? c.thumb,
+							introduce: changes.introduce ?? c.introduce,
+							announceType: changes.announceType ?? c.announceType,
+							announceTime: changes.announceTime ?? Number(c.announceTime),
+							joinNumber: changes.joinNumber ?? c.joinNumber,
+							awardDeadline: changes.awardDeadline ?? Number(c.awardDeadline),
+							sponsorId: changes.sponsorId ?? Number(c.sponsorId),
+							isClocked: changes.isClocked ?? c.isClocked,
+							clockTask: changes.clockTask ?? (c.clockTask ? JSON.parse(c.clockTask) : undefined),
+							publishType: 2,
+							prizes,
+						}, now());
+						if (changes.sponsorId !== undefined) await this.checkSponsor(ctx, draft.sponsorId);
+						await current.update({
+							name: draft.name, thumb: draft.thumb, introduce: draft.introduce, announceType: draft.announceType,
+							announceTime: draft.announceTime, joinNumber: draft.joinNumber, awardDeadline: draft.awardDeadline,
+							sponsorId: draft.sponsorId, isClocked: draft.isClocked, clockTask: draft.clockTask,
+						}, { transaction: t });
+						if (changes.prizes) {
+							await this.models.Prize.destroy({ where: { lotteryId }, transaction: t });
+							await this.writePrizes(lotteryId, draft, t);
+						}
+					});
+					await this.lotteryChanged(lotteryId, false);
+					return {};
+				},
+			},
+
+			publishLottery: {
+				auth: "required",
+				params: { id },
+				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>): Promise<Record<string, never>> {
+					const userId = callerId(ctx);
+					const published = await this.adapter.db.transaction(async t => {
+						const draft = await this.ownDraft(ctx.params.id, userId, t);
+						const c = draft.get({ plain: true });
+						// The times may have passed while it was a draft: the same rules as for a new lottery.
+						const prizes = (await this.models.Prize.findAll({ where: { lotteryId: c.id }, transaction: t })).map(p => p.get({ plain: true }));
+						validateLottery({ ...c, announceTime: Number(c.announceTime), awardDeadline: Number(c.awardDeadline), sponsorId: Number(c.sponsorId), prizes, clockTask: undefined }, now());
+						await draft.update({ state: LotteryState.OPEN, publishTime: now() }, { transaction: t });
+						return c;
+					});
+					await this.lotteryChanged(ctx.params.id);
+					ctx.emit("lottery.published", { lotteryId: ctx.params.id, announceType: published.announceType, announceTime: Number(published.announceTime) });
+					return {};
+				},
+			},
+
+			cancelLottery: {
+				auth: "required",
+				params: { id },
+				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>): Promise<Record<string, never>> {
+					const userId = callerId(ctx);
+					const lotteryId = ctx.params.id;
+					// One conditional update: a participation that commits first makes it fail, and none can follow it.
+					const [changed] = await this.models.Lottery.update(
+						{ state: LotteryState.CANCELLED, cancelTime: now() },
+						{ where: { id: lotteryId, userId, state: [LotteryState.DRAFT, LotteryState.OPEN], participantCount: 0 } },
+					);
+					if (!changed) {
+						const row = await this.models.Lottery.findByPk(lotteryId);
+						if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId)) throw notFound("lottery");
+						if (Number(row.userId) !== userId) throw forbidden("only the creator may cancel a lottery");
+						if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
+						if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+						throw new AppError("LOTTERY_HAS_PARTICIPANTS");
+					}
+					await this.lotteryChanged(lotteryId);
+					ctx.emit("lottery.cancelled", { lotteryId, userId });
+					return {};
+				},
+			},
+
+			setLotterySelected: {
+				auth: "required",
+				params: { id, isSelected: { type: "number", integer: true, min: 0, max: 1, convert: true } },
+				async handler(this: LotteryThis, ctx: Ctx<{ id: number; isSelected: number }>): Promise<Record<string, never>> {
+					if (!ctx.meta.user?.isAdmin) throw forbidden("only operators may feature lotteries");
+					const [changed] = await this.models.Lottery.update({ isSelected: ctx.params.isSelected }, { where: { id: ctx.params.id, state: { [Op.ne]: LotteryState.DRAFT } } });
+					if (!changed) throw notFound("lottery");
+					await this.lotteryChanged(ctx.params.id);
+					return {};
+				},
+			},
+
+			lotteryDetail: {
+				auth: "optional",
+				params: { id },
+				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>) {
+					const { lottery, prizes } = await this.visibleAggregate(ctx, ctx.params.id);
+					const viewer = ctx.meta.user?.id;
+					const [sponsor, participated] = await Promise.all([
+						lottery.sponsorId ? ctx.call<SponsorView | null, { id: number }>("users.getSponsor", { id: lottery.sponsorId }) : Promise.resolve(null),
+						viewer ? this.models.Participation.count({ where: { lotteryId: lottery.id, userId: viewer } }) : Promise.resolve(0),
+					]);
+					const { state, ...view } = lottery;
+					return {
+						...view,
+						prizes,
+						sponsor: sponsor && {
+							id: sponsor.id, userId: sponsor.userId, type: sponsor.type, appletType: sponsor.appletType, name: sponsor.name,
+							desc: sponsor.desc, avatar: sponsor.avatar, isShow: sponsor.isShow, qrCode: sponsor.qr_code, inputA: sponsor.inputA, inputB: sponsor.inputB,
+						},
+						isParticipated: participated ? 1 : 0,
+						state: ["draft", "open", "announced", "cancelled"][state],
+					};
+				},
+			},
+
+			lotteryList: {
+				params: { lastId: optInt(0, Number.MAX_SAFE_INTEGER), pageSize: optInt(0, 10_000), isSelected: optInt(0, 1) },
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; pageSize?: number; isSelected?: number }>): Promise<{ list: LotteryView[] }> {
+					const list = await ctx.call<LotteryView[], object>("lottery.openList", { lastId: ctx.params.lastId || 0, pageSize: pageOf(ctx.params.pageSize), isSelected: ctx.params.isSelected ? 1 : 0 });
+					return { list };
+				},
+			},
+
+			lotteryListSlow: {
+				params: { pageIndex: optInt(0, 1_000_000), pageSize: optInt(0, 10_000), isSelected: optInt(0, 1) },
+				async handler(this: LotteryThis, ctx: Ctx<{ pageIndex?: number; pageSize?: number; isSelected?: number }>): Promise<{ list: LotteryView[] }> {
+					const pageSize = pageOf(ctx.params.pageSize);
+					const page = Math.max(1, ctx.params.pageIndex || 1);
+					const list = await ctx.call<LotteryView[], object>("lottery.openPage", { offset: (page - 1) * pageSize, pageSize, isSelected: ctx.params.isSelected ? 1 : 0 });
+					return { list };
+				},
+			},
+
+			lotteryListAfterLogin: {
+				auth: "required",
+				params: { lastId: optInt(0, Number.MAX_SAFE_INTEGER), pageSize: optInt(0, 10_000), isSelected: optInt(0, 1) },
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; pageSize?: number; isSelected?: number }>): Promise<{ list: LotteryView[] }> {
+					// One anti-join on the (lottery_id, user_id) unique index, however long the caller's history.
+					const rows = await this.adapter.db.query<LotteryRecord>(
+						`SELECT l.id, l.user_id AS userId, l.name, l.thumb, l.introduce, l.state, l.publish_time AS publishTime,
+							l.announce_type AS announceType, l.announce_time AS announceTime, l.join_number AS joinNumber,
+							l.award_deadline AS awardDeadline, l.is_selected AS isSelected, l.sponsor_id AS sponsorId
+						FROM lottery l
+						LEFT JOIN lottery_participation p ON p.lottery_id = l.id AND p.user_id = :userId
+						WHERE l.state = :open AND p.id IS NULL ${ctx.params.lastId ? "AND l.id < :lastId" : ""} ${ctx.params.isSelected ? "AND l.is_selected = 1" : ""}
+						ORDER BY l.id DESC LIMIT :limit`,
+						{ type: QueryTypes.SELECT, replacements: { userId: callerId(ctx), open: LotteryState.OPEN, lastId: ctx.params.lastId ?? 0, limit: pageOf(ctx.params.pageSize) } },
+					);
+					return { list: rows.map(toLotteryView) };
+				},
+			},
+
+			getUserCreatedLotteryList: {
+				auth: "required",
+				params: cursor,
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; size?: number }>): Promise<{ list: LotteryView[] }> {
+					const where: WhereOptions = { userId: callerId(ctx), ...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}) };
+					const rows = await this.models.Lottery.findAll({ where, order: [["id", "DESC"]], limit: pageOf(ctx.params.size) });
+					return { list: rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord)) };
+				},
+			},
+
+			getUserAllLotteryList: {
+				auth: "required",
+				params: cursor,
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; size?: number }>): Promise<{ list: UserLotteryItem[] }> {
+					const where: WhereOptions = { userId: callerId(ctx), ...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}) };
+					const rows = await this.models.Participation.findAll({ where, order: [["id", "DESC"]], limit: pageOf(ctx.params.size) });
+					return { list: await this.userLotteryItems(rows.map(r => r.get({ plain: true }))) };
+				},
+			},
+
+			getLotteryWinList: {
+				auth: "required",
+				params: cursor,
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; size?: number }>): Promise<{ list: UserLotteryItem[] }> {
+					const where: WhereOptions = { userId: callerId(ctx), isWon: 1, ...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}) };
+					const rows = await this.models.Participation.findAll({ where, order: [["id", "DESC"]], limit: pageOf(ctx.params.size) });
+					return { list: await this.userLotteryItems(rows.map(r => r.get({ plain: true }))) };
+				},
+			},
+
+			getLotteryWinnersList: {
+				auth: "optional",
+				params: { lotteryId: id },
+				async handler(this: LotteryThis, ctx: Ctx<{ lotteryId: number }>) {
+					const { prizes } = await this.visibleAggregate(ctx, ctx.params.lotteryId);
+					const winners = await this.models.Participation.findAll({
+						where: { lotteryId: ctx.params.lotteryId, isWon: 1 },
+						attributes: ["userId", "prizeId"],
+						order: [["id", "ASC"]],
+					});
+					const users = await this.publicUsers(ctx, winners.map(w => Number(w.userId)));
+					const list = [...prizes].sort((a, b) => a.level - b.level).map(prize => {
+						const mine = winners.filter(w => Number(w.prizeId) === prize.id);
+						return {
+							prize: toLotteryPrizeView(prize),
+							winnerCount: mine.length,
+							users: mine.map(w => users.get(Number(w.userId))).filter((u): u is PublicUserInfo => !!u),
+						};
+					});
+					return { list };
+				},
+			},
+
+			participations: {
+				auth: "optional",
+				params: { lotteryId: id, pageIndex: optInt(0, 1_000_000), pageSize: optInt(0, 10_000) },
+				async handler(this: LotteryThis, ctx: Ctx<{ lotteryId: number; pageIndex?: number; pageSize?: number }>): Promise<{ count: number; list: PublicUserInfo[] }> {
+					await this.visibleAggregate(ctx, ctx.params.lotteryId);
+					const pageSize = pageOf(ctx.params.pageSize);
+					const page = Math.max(1, ctx.params.pageIndex || 1);
+					const { count, rows } = await this.models.Participation.findAndCountAll({
+						where: { lotteryId: ctx.params.lotteryId },
+						attributes: ["userId"],
+						order: [["id", "ASC"]],
+						limit: pageSize,
+						offset: (page - 1) * pageSize,
+					});
+					const users = await this.publicUsers(ctx, rows.map(r => Number(r.userId)));
+					return { count, list: rows.map(r => users.get(Number(r.userId))).filter((u): u is PublicUserInfo => !!u) };
+				},
+			},
+
+			participation: {
+				auth: "required",
+				params: { lotteryId: id },
+				async handler(this: LotteryThis, ctx: Ctx<{ lotteryId: number }>): Promise<Record<string, never>> {
+					const userId = callerId(ctx);
+					const { lotteryId } = ctx.params;
+					let reached = false;
+					let count = 0;
+					try {
+						await this.adapter.db.transaction(async t => {
+							// The lottery's state is read here, in the transaction, never from a cache: the conditional
+							// increment locks the row, so no draw or cancel can slip between the check and the insert.
+							const [open] = await this.models.Lottery.update(
+								{ participantCount: this.adapter.db.literal("participant_count + 1") as unknown as number },
+								{
+									where: {
+										id: lotteryId,
+										state: LotteryState.OPEN,
+										announceType: [AnnounceType.AT_TIME, AnnounceType.AT_JOIN_NUMBER],
+										announceTime: { [Op.gt]: now() },
+										[Op.or]: [{ announceType: AnnounceType.AT_TIME }, { participantCount: { [Op.lt]: col("join_number") } }],
+									},
+									transaction: t,
+								},
+							);
+							if (!open) return this.refuseParticipation(lotteryId);
+							await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
+							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["participantCount", "joinNumber", "announceType"], transaction: t });
+							count = row!.participantCount;
+							reached = row!.announceType === AnnounceType.AT_JOIN_NUMBER && count >= row!.joinNumber;
+						});
+					} catch (err) {
+						if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
+						throw err;
+					}
+					ctx.emit("lottery.participated", { lotteryId, userId, participantCount: count });
+					// The draw service draws a type-2 lottery as soon as its joinNumber-th participant is in.
+					if (reached) ctx.emit("lottery.joinTargetReached", { lotteryId, participantCount: count });
+					return {};
+				},
+			},
+
+			// --- for other services -----------------------------------------------------------------------
+
+			/** A lottery and its prizes, cached per id and cleaned on every change. */
+			get: {
+				visibility: "public",
+				cache: { keys: ["id"], ttl: 300 },
+				params: { id },
+				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>): Promise<LotteryAggregate> {
+					const row = await this.models.Lottery.findByPk(ctx.params.id);
+					if (!row) throw notFound("lottery");
+					const prizes = await this.models.Prize.findAll({ where: { lotteryId: ctx.params.id }, order: [["level", "ASC"]] });
+					return { lottery: plainLottery(row), prizes: prizes.map(p => toPrizeView(p.get({ plain: true }) as PrizeRecord)) };
+				},
+			},
+
+			/** Open lotteries, newest first, from a cursor (cached; cleaned when any lottery changes). */
+			openList: {
+				visibility: "public",
+				cache: { keys: ["lastId", "pageSize", "isSelected"], ttl: 60 },
+				params: { lastId: { type: "number", integer: true, min: 0 }, pageSize: { type: "number", integer: true, min: 1 }, isSelected: { type: "number", integer: true } },
+				async handler(this: LotteryThis, ctx: Ctx<{ lastId: number; pageSize: number; isSelected: number }>): Promise<LotteryView[]> {
+					const where: WhereOptions = {
+						state: LotteryState.OPEN,
+						...(ctx.params.isSelected ? { isSelected: 1 } : {}),
+						...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}),
+					};
+					const rows = await this.models.Lottery.findAll({ where, order: [["id", "DESC"]], limit: ctx.params.pageSize });
+					return rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord));
+				},
+			},
+
+			/** Open lotteries by page (go-lottery's "slow" list; cached like openList). */
+			openPage: {
+				visibility: "public",
+				cache: { keys: ["offset", "pageSize", "isSelected"], ttl: 60 },
+				params: { offset: { type: "number", integer: true, min: 0 }, pageSize: { type: "number", integer: true, min: 1 }, isSelected: { type: "number", integer: true } },
+				async handler(this: LotteryThis, ctx: Ctx<{ offset: number; pageSize: number; isSelected: number }>): Promise<LotteryView[]> {
+					const rows = await this.models.Lottery.findAll({
+						where: { state: LotteryState.OPEN, ...(ctx.params.isSelected ? { isSelected: 1 } : {}) },
+						order: [["id", "DESC"]],
+						limit: ctx.params.pageSize,
+						offset: ctx.params.offset,
+					});
+					return rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord));
+				},
+			},
+
+			/** The counters of users.detail. */
+			userCounts: {
+				visibility: "public",
+				params: { userId: id },
+				async handler(this: LotteryThis, ctx: Ctx<{ userId: number }>): Promise<UserCounts> {
+					const { userId } = ctx.params;
+					const [participation_count, created_count, won_count] = await Promise.all([
+						this.models.Participation.count({ where: { userId } }),
+						this.models.Lottery.count({ where: { userId, state: { [Op.ne]: LotteryState.DRAFT } } }),
+						this.models.Participation.count({ where: { userId, isWon: 1 } }),
+					]);
+					return { participation_count, created_count, won_count };
+				},
+			},
+
+			/** The prize a user won in a lottery, or null. */
+			winnerOf: {
+				visibility: "public",
+				params: { lotteryId: id, userId: id },
+				async handler(this: LotteryThis, ctx: Ctx<{ lotteryId: number; userId: number }>): Promise<{ participationId: number; prizeId: number } | null> {
+					const p = await this.models.Participation.findOne({ where: { lotteryId: ctx.params.lotteryId, userId: ctx.params.userId, isWon: 1 } });
+					return p ? { participationId: Number(p.id), prizeId: Number(p.prizeId) } : null;
+				},
+			},
+
+			/** Every winner of a lottery, in the order they were drawn. */
+			winners: {
+				visibility: "public",
+				params: { lotteryId: id },
+				async handler(this: LotteryThis, ctx: Ctx<{ lotteryId: number }>): Promise<Array<{ participationId: number; userId: number; prizeId: number }>> {
+					const rows = await this.models.Participation.findAll({ where: { lotteryId: ctx.params.lotteryId, isWon: 1 }, order: [["id", "ASC"]] });
+					return rows.map(r => ({ participationId: Number(r.id), userId: Number(r.userId), prizeId: Number(r.prizeId) }));
+				},
+			},
+		},
+
+		methods: {
+			async aggregate(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {
+				return ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
+			},
+
+			/** Drafts exist only for their creator: to everyone else they are not found. */
+			async visibleAggregate(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {
+				const agg = await this.aggregate(ctx, lotteryId);
+				if (agg.lottery.state === LotteryState.DRAFT && agg.lottery.userId !== ctx.meta.user?.id) throw notFound("lottery");
+				return agg;
+			},
+
+			async ownDraft(this: LotteryThis, lotteryId: number, userId: number, t: Transaction): Promise<LotteryRow> {
+				const row = await this.models.Lottery.findByPk(lotteryId, { transaction: t, lock: t.LOCK.UPDATE });
+				if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId)) throw notFound("lottery");
+				if (Number(row.userId) !== userId) throw forbidden("only the creator may change a lottery");
+				if (row.state !== LotteryState.DRAFT) throw new AppError("LOTTERY_NOT_DRAFT");
+				return row;
+			},
+
+			async checkSponsor(this: LotteryThis, ctx: Ctx<unknown>, sponsorId: number): Promise<void> {
+				if (!sponsorId) return;
+				const sponsor = await ctx.call<SponsorView | null, { id: number }>("users.getSponsor", { id: sponsorId });
+				if (!sponsor || sponsor.userId !== callerId(ctx)) throw invalidParam("sponsorId", "must be 0 or the id of one of your own sponsors");
+			},
+
+			async writePrizes(this: LotteryThis, lotteryId: number, draft: LotteryDraft, t: Transaction): Promise<void> {
+				await this.models.Prize.bulkCreate(
+					draft.prizes.map(p => ({ lotteryId, type: p.type, name: p.name, level: p.level, thumb: p.thumb, count: p.count, grantType: p.grantType, probability: p.probability, stock: p.count })) as PrizeRow[],
+					{ transaction: t },
+				);
+			},
+
+			/** Drops the lottery's cached record, and the cached lists when the set of open lotteries may have changed. */
+			async lotteryChanged(this: LotteryThis, lotteryId: number, lists = true): Promise<void> {
+				await this.cleanCache("lottery", [`lottery.get:${lotteryId}`], lists ? ["lottery.openList*", "lottery.openPage*"] : []);
+			},
+
+			async refuseParticipation(this: LotteryThis, lotteryId: number): Promise<never> {
+				const row = await this.models.Lottery.findByPk(lotteryId);
+				if (!row || row.state === LotteryState.DRAFT) throw notFound("lottery");
+				if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
+				if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+				if (row.announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
+				throw new AppError("LOTTERY_CLOSED");
+			},
+
+			async userLotteryItems(this: LotteryThis, rows: Parameters<LotteryThis["userLotteryItems"]>[0]): Promise<UserLotteryItem[]> {
+				const prizeIds = [...new Set(rows.filter(r => r.isWon && r.prizeId).map(r => Number(r.prizeId)))];
+				const prizes = prizeIds.length ? await this.models.Prize.findAll({ where: { id: prizeIds } }) : [];
+				const byId = new Map(prizes.map(p => [Number(p.id), toLotteryPrizeView(p.get({ plain: true }) as PrizeRecord)]));
+				return rows.map(r => ({
+					id: Number(r.id),
+					lottery_id: Number(r.lotteryId),
+					user_id: Number(r.userId),
+					is_won: r.isWon,
+					create_time: Math.floor(new Date(r.createTime).getTime() / 1000),
+					prize: r.isWon ? byId.get(Number(r.prizeId)) ?? null : null,
+				}));
+			},
+
+			async publicUsers(this: LotteryThis, ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>> {
+				const unique = [...new Set(ids)];
+				const batches: number[][] = [];
+				for (let i = 0; i < unique.length; i += 1000) batches.push(unique.slice(i, i + 1000));
+				const found = await Promise.all(batches.map(batch => ctx.call<UserInfo[], { ids: number[] }>("users.getMany", { ids: batch })));
+				return new Map(found.flat().map(u => [u.id, toPublicUserInfo(u)]));
+			},
+		},
+	};
+}
