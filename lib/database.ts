@@ -39,6 +39,70 @@ function sqliteModule(): unknown {
 	return { ...sqlite3, Database };
 }
 
+/** A FIFO lock: `run(fn)` starts fn when every earlier holder has finished. */
+class Mutex {
+	private tail: Promise<void> = Promise.resolve();
+	async acquire(): Promise<() => void> {
+		let release!: () => void;
+		const held = new Promise<void>(resolve => (release = resolve));
+		const before = this.tail;
+		this.tail = before.then(() => held);
+		await before;
+		return release;
+	}
+}
+
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i;
+
+/**
+ * SQLite has one writer at a time. Sequelize gives each transaction its own connection, and a connection
+ * waiting for the lock blocks one of libuv's few threads: enough waiters and the lock holder itself can
+ * no longer run — a deadlock until the busy timeout. So within the process writers take turns here
+ * first: a transaction for its whole life, any other write for its statement. Reads (WAL) never wait.
+ */
+function serializeSqliteWrites(sequelize: Sequelize): void {
+	const mutex = new Mutex();
+	const seq = sequelize as unknown as {
+		transaction(...args: unknown[]): Promise<unknown>;
+		query(sql: unknown, options?: { transaction?: unknown }): Promise<unknown>;
+	};
+	const transaction = seq.transaction.bind(sequelize);
+	seq.transaction = async (...args: unknown[]) => {
+		const release = await mutex.acquire();
+		const callback = args.find(a => typeof a === "function");
+		if (callback) {
+			try {
+				return await transaction(...args);
+			} finally {
+				release();
+			}
+		}
+		// Unmanaged: the turn ends with commit or rollback.
+		try {
+			const t = (await transaction(...args)) as { commit(): Promise<void>; rollback(): Promise<void> };
+			const commit = t.commit.bind(t);
+			const rollback = t.rollback.bind(t);
+			t.commit = () => commit().finally(release);
+			t.rollback = () => rollback().finally(release);
+			return t;
+		} catch (err) {
+			release();
+			throw err;
+		}
+	};
+	const query = seq.query.bind(sequelize);
+	seq.query = async (sql: unknown, options?: { transaction?: unknown }) => {
+		const text = typeof sql === "string" ? sql : (sql as { query?: string })?.query ?? "";
+		if (options?.transaction || !WRITE.test(text)) return query(sql, options);
+		const release = await mutex.acquire();
+		try {
+			return await query(sql, options);
+		} finally {
+			release();
+		}
+	};
+}
+
 export function createSequelize(config: Pick<Config, "dbUri" | "dataDir" | "dbPoolMax">): Sequelize {
 	const target = databaseTarget(config);
 	const common: Options = {
@@ -55,7 +119,7 @@ export function createSequelize(config: Pick<Config, "dbUri" | "dataDir" | "dbPo
 		});
 	}
 	fs.mkdirSync(path.dirname(target.key), { recursive: true });
-	return new Sequelize({
+	const sqlite = new Sequelize({
 		...common,
 		dialect: "sqlite",
 		storage: target.key,
@@ -63,6 +127,8 @@ export function createSequelize(config: Pick<Config, "dbUri" | "dataDir" | "dbPo
 		// Writers queue for the lock at BEGIN instead of deadlocking when a reader upgrades.
 		transactionType: Transaction.TYPES.IMMEDIATE,
 	});
+	serializeSqliteWrites(sqlite);
+	return sqlite;
 }
 
 /** Runs `fn` while holding a cluster-wide lock, so that exactly one node migrates at a time. */
