@@ -4,7 +4,9 @@ import { invalidParam } from "./errors";
 export const AnnounceType = { AT_TIME: 1, AT_JOIN_NUMBER: 2, INSTANT: 3 } as const;
 
 /** Where a lottery is in its life. One column, so that every list is one indexed range. */
-export const LotteryState = { DRAFT: 0, OPEN: 1, ANNOUNCED: 2, CANCELLED: 3 } as const;
+export const LotteryState = { DRAFT: 0, OPEN: 1, ANNOUNCED: 2, CANCELLED: 3, DRAWING: 4 } as const;
+
+export const STATE_NAMES = ["draft", "open", "announced", "cancelled", "drawing"] as const;
 
 export const PublishType = { NOW: 1, DRAFT: 2 } as const;
 

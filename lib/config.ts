@@ -35,18 +35,20 @@ export interface Config {
 	wxSecret: string;
 	wxApiBase: string;
 	shutdownGraceMs: number;
+	drawPollMs: number;
+	drawLeaseMs: number;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
 export const DEFAULT_JWT_SECRET = "dev-only-change-me";
 
-export const ALL_SERVICES = ["api", "users", "lottery", "prize"] as const;
+export const ALL_SERVICES = ["api", "users", "lottery", "prize", "draw"] as const;
 
 /** Every variable loadConfig() reads. README.md and .env.example must document each (a unit test checks). */
 export const ENV_VARS = [
 	"NODE_ENV", "PORT", "HOST", "DATA_DIR", "DB_URI", "DB_POOL_MAX", "REDIS_URI", "TRANSPORTER", "SERVICES", "NAMESPACE",
 	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
-	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE",
+	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -115,5 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		wxSecret: str(env, "WX_SECRET") ?? "",
 		wxApiBase: (str(env, "WX_API_BASE") ?? "https://api.weixin.qq.com").replace(/\/+$/, ""),
 		shutdownGraceMs: int(env, "SHUTDOWN_GRACE", 0),
+		drawPollMs: int(env, "DRAW_POLL_MS", 500, 50),
+		drawLeaseMs: int(env, "DRAW_LEASE_MS", 30_000, 1000),
 	};
 }

@@ -1,6 +1,7 @@
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { buildBrokerOptions } from "../moleculer.config";
 import { createApiService } from "../services/api.service";
+import { createDrawService } from "../services/draw.service";
 import { createLotteryService } from "../services/lottery.service";
 import { createPrizeService } from "../services/prize.service";
 import { createUsersService } from "../services/users.service";
@@ -12,6 +13,7 @@ export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: C
 	users: config => createUsersService(config) as unknown as ServiceSchema,
 	lottery: config => createLotteryService(config) as unknown as ServiceSchema,
 	prize: config => createPrizeService(config) as unknown as ServiceSchema,
+	draw: config => createDrawService(config) as unknown as ServiceSchema,
 };
 
 /** A broker running the services the configuration names (all of them by default). Not started yet. */

@@ -66,8 +66,30 @@ export interface LotteryRow extends Model<InferAttributes<LotteryRow>, InferCrea
 	sponsorId: number;
 	isClocked: number;
 	clockTask: string | null;
+	seed: CreationOptional<string | null>;
+	seedCommitment: CreationOptional<string | null>;
+	drawAlgorithm: CreationOptional<string | null>;
+	participantsHash: CreationOptional<string | null>;
+	drawOwner: CreationOptional<string | null>;
+	drawLeaseUntil: CreationOptional<number | null>;
+	drawAttempts: CreationOptional<number>;
+	drawError: CreationOptional<string | null>;
+	instantSeq: CreationOptional<number>;
+	instantHead: CreationOptional<string | null>;
 	createTime: CreationOptional<Date>;
 	updateTime: CreationOptional<Date>;
+}
+
+export interface InstantLogRow extends Model<InferAttributes<InstantLogRow>, InferCreationAttributes<InstantLogRow>> {
+	id: CreationOptional<number>;
+	lotteryId: number;
+	seq: number;
+	userId: number;
+	prizeId: number;
+	roll: number;
+	drawTime: number;
+	prevHash: string;
+	hash: string;
 }
 
 export interface PrizeRow extends Model<InferAttributes<PrizeRow>, InferCreationAttributes<PrizeRow>> {
@@ -120,6 +142,7 @@ export interface Models {
 	Prize: ModelStatic<PrizeRow>;
 	Participation: ModelStatic<ParticipationRow>;
 	Claim: ModelStatic<ClaimRow>;
+	InstantLog: ModelStatic<InstantLogRow>;
 }
 
 // Factories, not shared objects: Sequelize writes the column name into each attribute definition it is given.
@@ -198,6 +221,16 @@ export function defineModels(sequelize: Sequelize): Models {
 		sponsorId: bigint(),
 		isClocked: tinyint(),
 		clockTask: { type: DataTypes.TEXT, allowNull: true },
+		seed: { type: DataTypes.STRING(64), allowNull: true },
+		seedCommitment: { type: DataTypes.STRING(64), allowNull: true },
+		drawAlgorithm: { type: DataTypes.STRING(32), allowNull: true },
+		participantsHash: { type: DataTypes.STRING(64), allowNull: true },
+		drawOwner: { type: DataTypes.STRING(128), allowNull: true },
+		drawLeaseUntil: unix(true),
+		drawAttempts: int(),
+		drawError: { type: DataTypes.STRING(255), allowNull: true },
+		instantSeq: int(),
+		instantHead: { type: DataTypes.STRING(64), allowNull: true },
 		...times(),
 	}, options("lottery"));
 
@@ -240,7 +273,19 @@ export function defineModels(sequelize: Sequelize): Models {
 		...times(),
 	}, options("prize_claim"));
 
-	const models = { User, UserAuth, Sponsor, Lottery, Prize, Participation, Claim };
+	const InstantLog = sequelize.define<InstantLogRow>("InstantLog", {
+		id: id(),
+		lotteryId: bigint(),
+		seq: int(),
+		userId: bigint(),
+		prizeId: bigint(),
+		roll: int(),
+		drawTime: unix(),
+		prevHash: { type: DataTypes.STRING(64), allowNull: false },
+		hash: { type: DataTypes.STRING(64), allowNull: false },
+	}, { tableName: "instant_draw_log", timestamps: false });
+
+	const models = { User, UserAuth, Sponsor, Lottery, Prize, Participation, Claim, InstantLog };
 	cache.set(sequelize, models);
 	return models;
 }

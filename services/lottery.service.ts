@@ -1,8 +1,9 @@
 import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { col, Op, QueryTypes, UniqueConstraintError, type Transaction, type WhereOptions } from "sequelize";
+import { newSeed, seedCommitment } from "../domain/draw";
 import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
 import {
-	AnnounceType, LIMITS, LotteryState, toLotteryPrizeView, toLotteryView, toPrizeView, toPublicUserInfo, validateLottery,
+	AnnounceType, LIMITS, LotteryState, STATE_NAMES, toLotteryPrizeView, toLotteryView, toPrizeView, toPublicUserInfo, validateLottery,
 	type LotteryDraft, type LotteryInput, type LotteryPrizeView, type LotteryRecord, type LotteryView, type PrizeRecord,
 	type PrizeView, type PublicUserInfo,
 } from "../domain/lottery";
@@ -17,8 +18,14 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 /** A lottery as other services see it: the record and its prizes (cached per id by `lottery.get`). */
 export interface LotteryAggregate {
-	lottery: LotteryView & { state: number };
+	lottery: LotteryView & { state: number; seedCommitment: string; drawAlgorithm: string };
 	prizes: PrizeView[];
+}
+
+/** A fresh secret seed and its public commitment, made when a lottery is published. */
+function commitment(): { seed: string; seedCommitment: string } {
+	const seed = newSeed();
+	return { seed, seedCommitment: seedCommitment(seed) };
 }
 
 /** go-lottery's `UserLotteryList` item. */
@@ -80,9 +87,10 @@ const lotteryFields = {
 
 const pageOf = (size: number | undefined, def = 10) => Math.min(LIMITS.pageSizeMax, size || def);
 
-function plainLottery(row: LotteryRow): LotteryView & { state: number } {
-	const r = row.get({ plain: true }) as unknown as LotteryRecord;
-	return { ...toLotteryView(r), state: r.state };
+/** The record other services may see: never the seed, which only drawProof reveals after the draw. */
+function plainLottery(row: LotteryRow): LotteryAggregate["lottery"] {
+	const r = row.get({ plain: true });
+	return { ...toLotteryView(r as unknown as LotteryRecord), state: r.state, seedCommitment: r.seedCommitment ?? "", drawAlgorithm: r.drawAlgorithm ?? "" };
 }
 
 /** Lotteries and participations: create, publish, list, join. Draws come from the draw service. */
@@ -114,6 +122,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 							sponsorId: draft.sponsorId,
 							isClocked: draft.isClocked,
 							clockTask: draft.clockTask,
+							...(draft.publish ? commitment() : {}),
 						}, { transaction: t });
 						await this.writePrizes(Number(row.id), draft, t);
 						return row;
@@ -183,7 +192,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						// The times may have passed while it was a draft: the same rules as for a new lottery.
 						const prizes = (await this.models.Prize.findAll({ where: { lotteryId: c.id }, transaction: t })).map(p => p.get({ plain: true }));
 						validateLottery({ ...c, announceTime: Number(c.announceTime), awardDeadline: Number(c.awardDeadline), sponsorId: Number(c.sponsorId), prizes, clockTask: undefined }, now());
-						await draft.update({ state: LotteryState.OPEN, publishTime: now() }, { transaction: t });
+						await draft.update({ state: LotteryState.OPEN, publishTime: now(), ...commitment() }, { transaction: t });
 						return c;
 					});
 					await this.lotteryChanged(ctx.params.id);
@@ -198,17 +207,19 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>): Promise<Record<string, never>> {
 					const userId = callerId(ctx);
 					const lotteryId = ctx.params.id;
-					// One conditional update: a participation that commits first makes it fail, and none can follow it.
+					// Operators may cancel any lottery not yet drawn; creators only one that nobody joined.
+					const admin = ctx.meta.user?.isAdmin === true;
+					// One conditional update: a participation (or a draw) that commits first makes it fail, and none can follow it.
 					const [changed] = await this.models.Lottery.update(
 						{ state: LotteryState.CANCELLED, cancelTime: now() },
-						{ where: { id: lotteryId, userId, state: [LotteryState.DRAFT, LotteryState.OPEN], participantCount: 0 } },
+						{ where: { id: lotteryId, state: [LotteryState.DRAFT, LotteryState.OPEN], ...(admin ? {} : { userId, participantCount: 0 }) } },
 					);
 					if (!changed) {
 						const row = await this.models.Lottery.findByPk(lotteryId);
-						if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId)) throw notFound("lottery");
-						if (Number(row.userId) !== userId) throw forbidden("only the creator may cancel a lottery");
+						if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId && !admin)) throw notFound("lottery");
+						if (Number(row.userId) !== userId && !admin) throw forbidden("only the creator may cancel a lottery");
 						if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
-						if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+						if (row.state === LotteryState.ANNOUNCED || row.state === LotteryState.DRAWING) throw new AppError("LOTTERY_ANNOUNCED");
 						throw new AppError("LOTTERY_HAS_PARTICIPANTS");
 					}
 					await this.lotteryChanged(lotteryId);
@@ -248,7 +259,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 							desc: sponsor.desc, avatar: sponsor.avatar, isShow: sponsor.isShow, qrCode: sponsor.qr_code, inputA: sponsor.inputA, inputB: sponsor.inputB,
 						},
 						isParticipated: participated ? 1 : 0,
-						state: ["draft", "open", "announced", "cancelled"][state],
+						state: STATE_NAMES[state],
 					};
 				},
 			},

@@ -1,6 +1,7 @@
 import type { QueryInterface } from "sequelize";
 import { migration as users } from "./0001-users";
 import { migration as lottery } from "./0002-lottery";
+import { migration as draw } from "./0003-draw";
 
 /** A schema step. `up` must produce the same schema on MySQL/MariaDB and SQLite. */
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order it is applied. Append only: a released migration never changes. */
-export const migrations: Migration[] = [users, lottery];
+export const migrations: Migration[] = [users, lottery, draw];

@@ -50,6 +50,8 @@ export interface SystemOptions {
 	env?: Record<string, string>;
 	/** Cluster mode: how many nodes run the users service (default 1). */
 	usersNodes?: number;
+	/** Cluster mode: how many nodes run the draw service (default 1). */
+	drawNodes?: number;
 }
 
 /**
@@ -80,13 +82,17 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
 		}
 		const lotteryNode = loadConfig({ ...shared, SERVICES: "lottery,prize", NODE_ID: `${namespace}-lottery` });
 		brokers.push(createNode(lotteryNode, { logger: false, skipProcessEventRegistration: true }));
+		for (let i = 0; i < (opts.drawNodes ?? 1); i++) {
+			const c = loadConfig({ ...shared, SERVICES: "draw", NODE_ID: `${namespace}-draw-${i}` });
+			brokers.push(createNode(c, { logger: false, skipProcessEventRegistration: true }));
+		}
 		config = loadConfig({ ...shared, SERVICES: "api", NODE_ID: `${namespace}-api` });
 		brokers.push(createNode(config, { logger: false, skipProcessEventRegistration: true }));
 	}
 
 	const gateway = brokers[brokers.length - 1];
 	await Promise.all(brokers.map(b => b.start()));
-	await gateway.waitForServices(["users", "lottery", "prize"], 15_000);
+	await gateway.waitForServices(["users", "lottery", "prize", "draw"], 15_000);
 	const server = (gateway.getLocalService("api") as unknown as { server: Server }).server;
 	const port = (server.address() as AddressInfo).port;
 	const db = createSequelize(config);

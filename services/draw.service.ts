@@ -1,0 +1,369 @@
+import Redis from "ioredis";
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { Op, UniqueConstraintError, type Transaction } from "sequelize";
+import { GENESIS_HASH, instantEntryHash, instantOutcome, rollInstant, verifyInstantChain, type InstantLogEntry } from "../domain/draw";
+import { AppError, forbidden, notFound } from "../domain/errors";
+import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
+import type { Config } from "../lib/config";
+import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
+import { callerId, type Ctx } from "../lib/meta";
+import { PrizePool, type PoolStocks } from "../lib/prize-pool";
+import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import type { LotteryAggregate } from "./lottery.service";
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const id = { type: "number", integer: true, positive: true, convert: true } as const;
+const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
+
+export interface InstantResult {
+	prizeId: number;
+	prize: PrizeView | null;
+}
+
+interface DrawThis extends Service, DbServiceThis {
+	engine: DrawEngine;
+	pool: PrizePool | null;
+	redis: Redis | null;
+	timer: NodeJS.Timeout | null;
+	wakeups: Map<number, NodeJS.Timeout>;
+	ticking: Promise<void> | null;
+	cleanCache(service: string, keys?: string[], patterns?: string[]): Promise<void>;
+	tick(): Promise<void>;
+	runDraw(lotteryId: number): Promise<DrawOutcome | null>;
+	announce(outcome: DrawOutcome): Promise<void>;
+	instant(ctx: Ctx<unknown>, lotteryId: number, userId: number): Promise<InstantResult>;
+	existingOutcome(lotteryId: number, userId: number, prizes: PrizeView[]): Promise<InstantResult | null>;
+	appendInstantLog(lotteryId: number, userId: number, prizeId: number, roll: number, t: Transaction): Promise<void>;
+	dbStocks(lotteryId: number): Promise<PoolStocks>;
+	takeFromPool(lotteryId: number, prizeId: number): Promise<boolean>;
+	auditor(ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate>;
+}
+
+/**
+ * The draw service decides who wins: scheduled draws (types 1 and 2, exactly once whatever the number of draw
+ * nodes, see lib/draw-engine.ts), their public proofs, and instant draws (type 3) against the prize pool.
+ */
+export function createDrawService(config: Config): ServiceSchema<ServiceSettingSchema, DrawThis> {
+	return {
+		name: "draw",
+		mixins: [DbMixin(config, "Lottery"), CacheCleanerMixin([])],
+
+		actions: {
+			/** Operators: draw a due lottery now instead of at the next poll. */
+			drawNow: {
+				auth: "required",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					if (!ctx.meta.user?.isAdmin) throw forbidden("only operators may trigger a draw");
+					const outcome = await this.runDraw(ctx.params.lotteryId);
+					if (!outcome) {
+						const row = await this.models.Lottery.findByPk(ctx.params.lotteryId, { attributes: ["state"] });
+						if (!row || row.state === LotteryState.DRAFT) throw notFound("lottery");
+						if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+						if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
+						throw new AppError("LOTTERY_NOT_DUE");
+					}
+					return { lotteryId: outcome.lotteryId, participantCount: outcome.participantCount, winnerCount: outcome.winners.length };
+				},
+			},
+
+			/** Everything needed to recompute a drawn lottery's winners: the revealed seed and the stored result. */
+			drawProof: {
+				auth: "optional",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					const lottery = await this.models.Lottery.findByPk(ctx.params.lotteryId);
+					if (!lottery || lottery.state === LotteryState.DRAFT) throw notFound("lottery");
+					if (lottery.state !== LotteryState.ANNOUNCED) throw new AppError("LOTTERY_NOT_DRAWN");
+					const prizes = await this.models.Prize.findAll({ where: { lotteryId: lottery.id }, order: [["level", "ASC"]] });
+					const levelOf = new Map(prizes.map(p => [Number(p.id), p.level]));
+					const winners = await this.models.Participation.findAll({ where: { lotteryId: lottery.id, isWon: 1 }, attributes: ["userId", "prizeId"] });
+					return {
+						lotteryId: Number(lottery.id),
+						announceType: lottery.announceType,
+						algorithm: lottery.drawAlgorithm,
+						seed: lottery.seed,
+						seedCommitment: lottery.seedCommitment,
+						participantsHash: lottery.participantsHash,
+						participantCount: lottery.participantCount,
+						announcedTime: Number(lottery.announcedTime),
+						prizes: prizes.map(p => ({ id: Number(p.id), level: p.level, count: p.count })),
+						winners: winners
+							.map(w => ({ userId: Number(w.userId), prizeId: Number(w.prizeId), level: levelOf.get(Number(w.prizeId)) ?? 0 }))
+							.sort((a, b) => a.level - b.level || a.userId - b.userId),
+					};
+				},
+			},
+
+			/** The frozen participant list of a drawn lottery, ascending by user id, page by page. */
+			drawParticipants: {
+				auth: "optional",
+				params: { lotteryId: id, afterUserId: optInt(0, Number.MAX_SAFE_INTEGER), limit: optInt(1, 10_000) },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number; afterUserId?: number; limit?: number }>) {
+					const lottery = await this.models.Lottery.findByPk(ctx.params.lotteryId, { attributes: ["id", "state"] });
+					if (!lottery || lottery.state === LotteryState.DRAFT) throw notFound("lottery");
+					if (lottery.state !== LotteryState.ANNOUNCED) throw new AppError("LOTTERY_NOT_DRAWN");
+					const limit = ctx.params.limit ?? 1000;
+					const rows = await this.models.Participation.findAll({
+						where: { lotteryId: lottery.id, userId: { [Op.gt]: ctx.params.afterUserId ?? 0 } },
+						attributes: ["userId"],
+						order: [["userId", "ASC"]],
+						limit,
+					});
+					const userIds = rows.map(r => Number(r.userId));
+					return { userIds, next: userIds.length === limit ? userIds[userIds.length - 1] : 0 };
+				},
+			},
+
+			instantParticipation: {
+				auth: "required",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>): Promise<InstantResult> {
+					return this.instant(ctx, ctx.params.lotteryId, callerId(ctx));
+				},
+			},
+
+			/** The hash-chained log of an instant lottery's outcomes, for its creator and operators. */
+			instantLog: {
+				auth: "required",
+				params: { lotteryId: id, afterSeq: optInt(0, Number.MAX_SAFE_INTEGER), limit: optInt(1, 1000) },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number; afterSeq?: number; limit?: number }>) {
+					const { lottery } = await this.auditor(ctx, ctx.params.lotteryId);
+					const afterSeq = ctx.params.afterSeq ?? 0;
+					const rows = await this.models.InstantLog.findAll({
+						where: { lotteryId: lottery.id, seq: { [Op.gt]: afterSeq } },
+						order: [["seq", "ASC"]],
+						limit: ctx.params.limit ?? 100,
+					});
+					const list = rows.map(r => {
+						const e = r.get({ plain: true });
+						return { seq: e.seq, userId: Number(e.userId), prizeId: Number(e.prizeId), roll: e.roll, drawTime: Number(e.drawTime), prevHash: e.prevHash, hash: e.hash };
+					});
+					const previous = afterSeq ? await this.models.InstantLog.findOne({ where: { lotteryId: lottery.id, seq: afterSeq } }) : null;
+					const broken = verifyInstantChain(list.map(e => ({ ...e, lotteryId: lottery.id })), previous?.hash ?? GENESIS_HASH);
+					return { list, chainIntact: broken === null, brokenAtSeq: broken ?? 0 };
+				},
+			},
+
+			/** One pass over due lotteries (the timer runs it; operators and tests may too). */
+			tick: {
+				visibility: "public",
+				async handler(this: DrawThis): Promise<void> {
+					await this.tick();
+				},
+			},
+
+			/** The instant prize pool beside the database's stock. */
+			pool: {
+				visibility: "public",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					const db = await this.dbStocks(ctx.params.lotteryId);
+					const redis = this.pool ? await this.pool.read(ctx.params.lotteryId) : null;
+					const consistent = !this.pool || (redis !== null && Object.keys(db).every(k => redis[Number(k)] === db[Number(k)]));
+					return { db, redis, consistent };
+				},
+			},
+
+			/** Sets the Redis pool to the database's stock (after Redis lost writes or a node died half-way). */
+			reconcilePool: {
+				visibility: "public",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					const db = await this.dbStocks(ctx.params.lotteryId);
+					const before = this.pool ? await this.pool.read(ctx.params.lotteryId) : null;
+					if (this.pool) await this.pool.reconcile(ctx.params.lotteryId, db);
+					return { before, after: db };
+				},
+			},
+		},
+
+		events: {
+			// A type-2 lottery's target was met: draw it now rather than at the next poll.
+			"lottery.joinTargetReached": {
+				params: { lotteryId: id },
+				handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					this.runDraw(ctx.params.lotteryId).catch(err => this.logger.warn({ err, lotteryId: ctx.params.lotteryId }, "draw on join target failed; the poll retries"));
+				},
+			},
+			// Wake up at the announce time, when it is near; the database poll stays the guarantee.
+			"lottery.published": {
+				params: { lotteryId: id, announceTime: { type: "number", convert: true } },
+				handler(this: DrawThis, ctx: Ctx<{ lotteryId: number; announceTime: number }>) {
+					const delay = ctx.params.announceTime * 1000 - Date.now();
+					if (ctx.params.announceTime <= 0 || delay > 3_600_000) return;
+					const timer = setTimeout(() => {
+						this.wakeups.delete(ctx.params.lotteryId);
+						this.runDraw(ctx.params.lotteryId).catch(() => undefined);
+					}, Math.max(0, delay) + 50);
+					timer.unref();
+					this.wakeups.set(ctx.params.lotteryId, timer);
+				},
+			},
+		},
+
+		methods: {
+			async tick(this: DrawThis): Promise<void> {
+				if (this.ticking) return this.ticking;
+				this.ticking = (async () => {
+					try {
+						const due = await this.engine.due(20);
+						// One at a time: a failing lottery is logged and backed off, the others go on.
+						for (const lotteryId of due) {
+							await this.runDraw(lotteryId).catch(err => this.logger.error({ err, lotteryId }, "draw failed; it will be retried"));
+						}
+					} finally {
+						this.ticking = null;
+					}
+				})();
+				return this.ticking;
+			},
+
+			async runDraw(this: DrawThis, lotteryId: number): Promise<DrawOutcome | null> {
+				const outcome = await this.engine.draw(lotteryId);
+				if (outcome) await this.announce(outcome);
+				return outcome;
+			},
+
+			async announce(this: DrawThis, outcome: DrawOutcome): Promise<void> {
+				this.logger.info({ lotteryId: outcome.lotteryId, participants: outcome.participantCount, winners: outcome.winners.length }, "lottery drawn");
+				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`], ["lottery.openList*", "lottery.openPage*"]);
+				await this.broker.emit("lottery.drawn", {
+					lotteryId: outcome.lotteryId,
+					announceType: outcome.announceType,
+					participantCount: outcome.participantCount,
+					participantsHash: outcome.participantsHash,
+					winners: outcome.winners.map(w => ({ userId: w.userId, prizeId: w.prizeId, level: w.level })),
+				});
+			},
+
+			/**
+			 * An instant draw: the roll decides the prize, the pool (Redis in a cluster) gives or refuses the
+			 * stock, and one transaction records the participation, confirms the stock in SQL and appends to the
+			 * hash chain. Whatever fails after a take gives the item back; a crash in between is what
+			 * reconcilePool repairs.
+			 */
+			async instant(this: DrawThis, ctx: Ctx<unknown>, lotteryId: number, userId: number): Promise<InstantResult> {
+				const { lottery, prizes } = await ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
+				if (lottery.state === LotteryState.DRAFT) throw notFound("lottery");
+				if (lottery.announceType !== AnnounceType.INSTANT) throw new AppError("LOTTERY_NOT_INSTANT");
+				// The same request again gets the same answer, and takes nothing.
+				const repeated = await this.existingOutcome(lotteryId, userId, prizes);
+				if (repeated) return repeated;
+
+				const roll = rollInstant();
+				const candidate = instantOutcome(roll, prizes.map(p => ({ id: p.id, level: p.level, probability: prizeProbability(p), stock: Number.POSITIVE_INFINITY })));
+				const taken = candidate ? await this.takeFromPool(lotteryId, candidate.id) : false;
+				let prizeId = 0;
+				try {
+					await this.adapter.db.transaction(async t => {
+						const now = nowSec();
+						const [open] = await this.models.Lottery.update(
+							{ participantCount: this.adapter.db.literal("participant_count + 1") as unknown as number },
+							{ where: { id: lotteryId, state: LotteryState.OPEN, announceType: AnnounceType.INSTANT, [Op.or]: [{ announceTime: 0 }, { announceTime: { [Op.gt]: now } }] }, transaction: t },
+						);
+						if (!open) {
+							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["state"], transaction: t });
+							if (row?.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
+							if (row?.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+							throw new AppError("LOTTERY_CLOSED");
+						}
+						if (candidate && (taken || !this.pool)) {
+							// The database's stock is the truth: the pool's yes is confirmed here, on the row.
+							const [left] = await this.models.Prize.update(
+								{ stock: this.adapter.db.literal("stock - 1") as unknown as number },
+								{ where: { id: candidate.id, stock: { [Op.gt]: 0 } }, transaction: t },
+							);
+							if (left) prizeId = candidate.id;
+						}
+						await this.models.Participation.create({ lotteryId, userId, isWon: prizeId ? 1 : 0, prizeId }, { transaction: t });
+						await this.appendInstantLog(lotteryId, userId, prizeId, roll, t);
+					});
+				} catch (err) {
+					if (taken) await this.pool!.giveBack(lotteryId, candidate!.id).catch(e => this.logger.error({ err: e, lotteryId }, "could not give an item back to the pool: reconcile it"));
+					if (err instanceof UniqueConstraintError) {
+						const first = await this.existingOutcome(lotteryId, userId, prizes);
+						if (first) return first;
+					}
+					throw err;
+				}
+				if (taken && !prizeId) {
+					// The pool said yes, the database no: the pool was ahead of the truth.
+					await this.pool!.giveBack(lotteryId, candidate!.id).catch(() => undefined);
+				}
+				if (prizeId) await this.cleanCache("lottery", [`lottery.get:${lotteryId}`]);
+				ctx.emit("lottery.participated", { lotteryId, userId, instant: true, prizeId });
+				if (!prizeId) return { prizeId: 0, prize: null };
+				const won = await this.models.Prize.findByPk(prizeId);
+				return { prizeId, prize: won && toPrizeView(won.get({ plain: true }) as PrizeRecord) };
+			},
+
+			async existingOutcome(this: DrawThis, lotteryId: number, userId: number, prizes: PrizeView[]): Promise<InstantResult | null> {
+				const p = await this.models.Participation.findOne({ where: { lotteryId, userId }, attributes: ["prizeId"] });
+				if (!p) return null;
+				const prizeId = Number(p.prizeId);
+				return { prizeId, prize: prizes.find(x => x.id === prizeId) ?? null };
+			},
+
+			async appendInstantLog(this: DrawThis, lotteryId: number, userId: number, prizeId: number, roll: number, t: Transaction): Promise<void> {
+				// The lottery row is locked by this transaction: the chain grows one entry at a time.
+				await this.models.Lottery.update({ instantSeq: this.adapter.db.literal("instant_seq + 1") as unknown as number }, { where: { id: lotteryId }, transaction: t });
+				const head = await this.models.Lottery.findByPk(lotteryId, { attributes: ["instantSeq", "instantHead"], transaction: t });
+				const entry: InstantLogEntry = { lotteryId, seq: head!.instantSeq, userId, prizeId, roll, drawTime: nowSec(), prevHash: head!.instantHead ?? GENESIS_HASH };
+				const hash = instantEntryHash(entry);
+				await this.models.InstantLog.create({ ...entry, hash }, { transaction: t });
+				await this.models.Lottery.update({ instantHead: hash }, { where: { id: lotteryId }, transaction: t });
+			},
+
+			async dbStocks(this: DrawThis, lotteryId: number): Promise<PoolStocks> {
+				const prizes = await this.models.Prize.findAll({ where: { lotteryId }, attributes: ["id", "stock"] });
+				return Object.fromEntries(prizes.map(p => [Number(p.id), p.stock]));
+			},
+
+			/** Embedded: no pool, the SQL update decides. Cluster: the Lua pool, built from the database when missing. */
+			async takeFromPool(this: DrawThis, lotteryId: number, prizeId: number): Promise<boolean> {
+				if (!this.pool) return false;
+				let got = await this.pool.take(lotteryId, prizeId);
+				if (got === -1) {
+					await this.pool.build(lotteryId, await this.dbStocks(lotteryId));
+					got = await this.pool.take(lotteryId, prizeId);
+				}
+				return got === 1;
+			},
+
+			async auditor(this: DrawThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {
+				const agg = await ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
+				const user = ctx.meta.user;
+				if (agg.lottery.userId !== user?.id && !user?.isAdmin) {
+					if (agg.lottery.state === LotteryState.DRAFT) throw notFound("lottery");
+					throw forbidden("only the creator and operators read the instant-draw log");
+				}
+				return agg;
+			},
+		},
+
+		created(this: DrawThis) {
+			this.wakeups = new Map();
+			this.timer = null;
+			this.ticking = null;
+			this.redis = config.redisUri ? new Redis(config.redisUri, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
+			this.pool = this.redis ? new PrizePool(this.redis, `${config.namespace || "lottery"}:`) : null;
+		},
+
+		async started(this: DrawThis) {
+			if (this.redis) await this.redis.connect();
+			this.engine = new DrawEngine(this.adapter.db, this.models, { owner: this.broker.nodeID, leaseMs: config.drawLeaseMs });
+			this.timer = setInterval(() => {
+				this.tick().catch(err => this.logger.error({ err }, "draw poll failed"));
+			}, config.drawPollMs);
+		},
+
+		async stopped(this: DrawThis) {
+			if (this.timer) clearInterval(this.timer);
+			for (const t of this.wakeups.values()) clearTimeout(t);
+			await this.ticking?.catch(() => undefined);
+			if (this.redis) await this.redis.quit().catch(() => undefined);
+		},
+	};
+}
