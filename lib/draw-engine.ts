@@ -2,6 +2,7 @@ import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { DRAW_ALGORITHM, drawWinners, ParticipantsHasher, type Winner } from "../domain/draw";
 import { AnnounceType, LotteryState } from "../domain/lottery";
 import type { Models } from "../models";
+import { chainInstantLog } from "./instant-chain";
 
 /** What a completed draw produced. */
 export interface DrawOutcome {
@@ -122,6 +123,8 @@ export class DrawEngine {
 		if (!lottery?.seed) throw new Error(`lottery ${lotteryId} has no seed`);
 		const prizes = (await this.models.Prize.findAll({ where: { lotteryId }, attributes: ["id", "level", "count"] })).map(p => ({ id: Number(p.id), level: p.level, count: p.count }));
 
+		// An instant lottery's last outcomes join its chain before the list is frozen for the record.
+		if (lottery.announceType === AnnounceType.INSTANT) await chainInstantLog(this.db, this.models, lotteryId);
 		const { ids, hash } = await this.participants(lotteryId, lottery.participantCount);
 		// Instant lotteries were decided one participant at a time: closing one only records the list.
 		const result = lottery.announceType === AnnounceType.INSTANT

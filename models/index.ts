@@ -83,13 +83,14 @@ export interface LotteryRow extends Model<InferAttributes<LotteryRow>, InferCrea
 export interface InstantLogRow extends Model<InferAttributes<InstantLogRow>, InferCreationAttributes<InstantLogRow>> {
 	id: CreationOptional<number>;
 	lotteryId: number;
-	seq: number;
+	/** null until the chainer gives the outcome its place in the chain */
+	seq: CreationOptional<number | null>;
 	userId: number;
 	prizeId: number;
 	roll: number;
 	drawTime: number;
-	prevHash: string;
-	hash: string;
+	prevHash: CreationOptional<string | null>;
+	hash: CreationOptional<string | null>;
 }
 
 export interface PrizeRow extends Model<InferAttributes<PrizeRow>, InferCreationAttributes<PrizeRow>> {
@@ -276,13 +277,13 @@ export function defineModels(sequelize: Sequelize): Models {
 	const InstantLog = sequelize.define<InstantLogRow>("InstantLog", {
 		id: id(),
 		lotteryId: bigint(),
-		seq: int(),
+		seq: { type: DataTypes.INTEGER, allowNull: true },
 		userId: bigint(),
 		prizeId: bigint(),
 		roll: int(),
 		drawTime: unix(),
-		prevHash: { type: DataTypes.STRING(64), allowNull: false },
-		hash: { type: DataTypes.STRING(64), allowNull: false },
+		prevHash: { type: DataTypes.STRING(64), allowNull: true },
+		hash: { type: DataTypes.STRING(64), allowNull: true },
 	}, { tableName: "instant_draw_log", timestamps: false });
 
 	const models = { User, UserAuth, Sponsor, Lottery, Prize, Participation, Claim, InstantLog };

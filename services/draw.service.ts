@@ -1,11 +1,12 @@
 import Redis from "ioredis";
 import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Op, UniqueConstraintError, type Transaction } from "sequelize";
-import { GENESIS_HASH, instantEntryHash, instantOutcome, rollInstant, verifyInstantChain, type InstantLogEntry } from "../domain/draw";
+import { GENESIS_HASH, instantOutcome, rollInstant, verifyInstantChain } from "../domain/draw";
 import { AppError, forbidden, notFound } from "../domain/errors";
 import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
 import type { Config } from "../lib/config";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
+import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
 import { callerId, type Ctx } from "../lib/meta";
 import { PrizePool, type PoolStocks } from "../lib/prize-pool";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
@@ -34,9 +35,10 @@ interface DrawThis extends Service, DbServiceThis {
 	announce(outcome: DrawOutcome): Promise<void>;
 	instant(ctx: Ctx<unknown>, lotteryId: number, userId: number): Promise<InstantResult>;
 	existingOutcome(lotteryId: number, userId: number, prizes: PrizeView[]): Promise<InstantResult | null>;
-	appendInstantLog(lotteryId: number, userId: number, prizeId: number, roll: number, t: Transaction): Promise<void>;
-	dbStocks(lotteryId: number): Promise<PoolStocks>;
-	takeFromPool(lotteryId: number, prizeId: number): Promise<boolean>;
+	scheduleChain(lotteryId: number): void;
+	chainTimers: Map<number, NodeJS.Timeout>;
+	dbStocks(lotteryId: number, transaction?: Transaction): Promise<PoolStocks>;
+	takeFromPool(lotteryId: number, prizeId: number, transaction: Transaction): Promise<boolean>;
 	auditor(ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate>;
 }
 
@@ -130,6 +132,8 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				params: { lotteryId: id, afterSeq: optInt(0, Number.MAX_SAFE_INTEGER), limit: optInt(1, 1000) },
 				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number; afterSeq?: number; limit?: number }>) {
 					const { lottery } = await this.auditor(ctx, ctx.params.lotteryId);
+					// Link whatever is still waiting, so the log shown is complete up to now.
+					await chainInstantLog(this.adapter.db, this.models, lottery.id);
 					const afterSeq = ctx.params.afterSeq ?? 0;
 					const rows = await this.models.InstantLog.findAll({
 						where: { lotteryId: lottery.id, seq: { [Op.gt]: afterSeq } },
@@ -138,7 +142,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 					});
 					const list = rows.map(r => {
 						const e = r.get({ plain: true });
-						return { seq: e.seq, userId: Number(e.userId), prizeId: Number(e.prizeId), roll: e.roll, drawTime: Number(e.drawTime), prevHash: e.prevHash, hash: e.hash };
+						return { seq: Number(e.seq), userId: Number(e.userId), prizeId: Number(e.prizeId), roll: e.roll, drawTime: Number(e.drawTime), prevHash: e.prevHash ?? "", hash: e.hash ?? "" };
 					});
 					const previous = afterSeq ? await this.models.InstantLog.findOne({ where: { lotteryId: lottery.id, seq: afterSeq } }) : null;
 					const broken = verifyInstantChain(list.map(e => ({ ...e, lotteryId: lottery.id })), previous?.hash ?? GENESIS_HASH);
@@ -208,6 +212,9 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				if (this.ticking) return this.ticking;
 				this.ticking = (async () => {
 					try {
+						for (const lotteryId of await lotteriesWithUnchainedOutcomes(this.models)) {
+							await chainInstantLog(this.adapter.db, this.models, lotteryId).catch(err => this.logger.error({ err, lotteryId }, "linking instant outcomes failed"));
+						}
 						const due = await this.engine.due(20);
 						// One at a time: a failing lottery is logged and backed off, the others go on.
 						for (const lotteryId of due) {
@@ -254,31 +261,35 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 
 				const roll = rollInstant();
 				const candidate = instantOutcome(roll, prizes.map(p => ({ id: p.id, level: p.level, probability: prizeProbability(p), stock: Number.POSITIVE_INFINITY })));
-				const taken = candidate ? await this.takeFromPool(lotteryId, candidate.id) : false;
+				let taken = false;
 				let prizeId = 0;
 				try {
 					await this.adapter.db.transaction(async t => {
 						const now = nowSec();
-						const [open] = await this.models.Lottery.update(
-							{ participantCount: this.adapter.db.literal("participant_count + 1") as unknown as number },
-							{ where: { id: lotteryId, state: LotteryState.OPEN, announceType: AnnounceType.INSTANT, [Op.or]: [{ announceTime: 0 }, { announceTime: { [Op.gt]: now } }] }, transaction: t },
-						);
-						if (!open) {
-							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["state"], transaction: t });
-							if (row?.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
-							if (row?.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
-							throw new AppError("LOTTERY_CLOSED");
+						// A shared lock: instant draws of one lottery run side by side, and a cancel waits for them.
+						const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["state", "announceType", "announceTime"], transaction: t, lock: t.LOCK.SHARE });
+						if (row?.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
+						if (row?.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
+						if (!row || row.state !== LotteryState.OPEN || (Number(row.announceTime) && Number(row.announceTime) <= now)) throw new AppError("LOTTERY_CLOSED");
+						// The attempt is claimed first: a concurrent duplicate waits on this row's unique key and then
+						// fails, so it never reaches the pool.
+						const participation = await this.models.Participation.create({ lotteryId, userId, isWon: 0, prizeId: 0 }, { transaction: t });
+						if (candidate) {
+							taken = await this.takeFromPool(lotteryId, candidate.id, t);
+							if (taken || !this.pool) {
+								// The database's stock is the truth: the pool's yes is confirmed here, on the prize's row.
+								const [left] = await this.models.Prize.update(
+									{ stock: this.adapter.db.literal("stock - 1") as unknown as number },
+									{ where: { id: candidate.id, stock: { [Op.gt]: 0 } }, transaction: t },
+								);
+								if (left) {
+									prizeId = candidate.id;
+									await participation.update({ isWon: 1, prizeId }, { transaction: t });
+								}
+							}
 						}
-						if (candidate && (taken || !this.pool)) {
-							// The database's stock is the truth: the pool's yes is confirmed here, on the row.
-							const [left] = await this.models.Prize.update(
-								{ stock: this.adapter.db.literal("stock - 1") as unknown as number },
-								{ where: { id: candidate.id, stock: { [Op.gt]: 0 } }, transaction: t },
-							);
-							if (left) prizeId = candidate.id;
-						}
-						await this.models.Participation.create({ lotteryId, userId, isWon: prizeId ? 1 : 0, prizeId }, { transaction: t });
-						await this.appendInstantLog(lotteryId, userId, prizeId, roll, t);
+						// Into the log now; its place in the hash chain comes from the chainer, right after.
+						await this.models.InstantLog.create({ lotteryId, userId, prizeId, roll, drawTime: now }, { transaction: t });
 					});
 				} catch (err) {
 					if (taken) await this.pool!.giveBack(lotteryId, candidate!.id).catch(e => this.logger.error({ err: e, lotteryId }, "could not give an item back to the pool: reconcile it"));
@@ -288,10 +299,8 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 					}
 					throw err;
 				}
-				if (taken && !prizeId) {
-					// The pool said yes, the database no: the pool was ahead of the truth.
-					await this.pool!.giveBack(lotteryId, candidate!.id).catch(() => undefined);
-				}
+				// (The pool said yes and the database no? Then the pool was ahead of the truth, and its take moved it back.)
+				this.scheduleChain(lotteryId);
 				if (prizeId) await this.cleanCache("lottery", [`lottery.get:${lotteryId}`]);
 				ctx.emit("lottery.participated", { lotteryId, userId, instant: true, prizeId });
 				if (!prizeId) return { prizeId: 0, prize: null };
@@ -306,27 +315,30 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				return { prizeId, prize: prizes.find(x => x.id === prizeId) ?? null };
 			},
 
-			async appendInstantLog(this: DrawThis, lotteryId: number, userId: number, prizeId: number, roll: number, t: Transaction): Promise<void> {
-				// The lottery row is locked by this transaction: the chain grows one entry at a time.
-				await this.models.Lottery.update({ instantSeq: this.adapter.db.literal("instant_seq + 1") as unknown as number }, { where: { id: lotteryId }, transaction: t });
-				const head = await this.models.Lottery.findByPk(lotteryId, { attributes: ["instantSeq", "instantHead"], transaction: t });
-				const entry: InstantLogEntry = { lotteryId, seq: head!.instantSeq, userId, prizeId, roll, drawTime: nowSec(), prevHash: head!.instantHead ?? GENESIS_HASH };
-				const hash = instantEntryHash(entry);
-				await this.models.InstantLog.create({ ...entry, hash }, { transaction: t });
-				await this.models.Lottery.update({ instantHead: hash }, { where: { id: lotteryId }, transaction: t });
+			/** Links the lottery's new outcomes into its chain soon, once for a burst of requests. */
+			scheduleChain(this: DrawThis, lotteryId: number): void {
+				if (this.chainTimers.has(lotteryId)) return;
+				const timer = setTimeout(() => {
+					this.chainTimers.delete(lotteryId);
+					chainInstantLog(this.adapter.db, this.models, lotteryId).catch(err => this.logger.warn({ err, lotteryId }, "linking instant outcomes failed; the poll retries"));
+				}, 20);
+				timer.unref();
+				this.chainTimers.set(lotteryId, timer);
 			},
 
-			async dbStocks(this: DrawThis, lotteryId: number): Promise<PoolStocks> {
-				const prizes = await this.models.Prize.findAll({ where: { lotteryId }, attributes: ["id", "stock"] });
+			async dbStocks(this: DrawThis, lotteryId: number, transaction?: Transaction): Promise<PoolStocks> {
+				const prizes = await this.models.Prize.findAll({ where: { lotteryId }, attributes: ["id", "stock"], transaction });
 				return Object.fromEntries(prizes.map(p => [Number(p.id), p.stock]));
 			},
 
 			/** Embedded: no pool, the SQL update decides. Cluster: the Lua pool, built from the database when missing. */
-			async takeFromPool(this: DrawThis, lotteryId: number, prizeId: number): Promise<boolean> {
+			async takeFromPool(this: DrawThis, lotteryId: number, prizeId: number, transaction: Transaction): Promise<boolean> {
 				if (!this.pool) return false;
 				let got = await this.pool.take(lotteryId, prizeId);
 				if (got === -1) {
-					await this.pool.build(lotteryId, await this.dbStocks(lotteryId));
+					// Read on the caller's connection: asking the pool for another one from inside a transaction
+					// can starve it.
+					await this.pool.build(lotteryId, await this.dbStocks(lotteryId, transaction));
 					got = await this.pool.take(lotteryId, prizeId);
 				}
 				return got === 1;
@@ -345,6 +357,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 
 		created(this: DrawThis) {
 			this.wakeups = new Map();
+			this.chainTimers = new Map();
 			this.timer = null;
 			this.ticking = null;
 			this.redis = config.redisUri ? new Redis(config.redisUri, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
@@ -361,7 +374,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 
 		async stopped(this: DrawThis) {
 			if (this.timer) clearInterval(this.timer);
-			for (const t of this.wakeups.values()) clearTimeout(t);
+			for (const t of [...this.wakeups.values(), ...this.chainTimers.values()]) clearTimeout(t);
 			await this.ticking?.catch(() => undefined);
 			if (this.redis) await this.redis.quit().catch(() => undefined);
 		},

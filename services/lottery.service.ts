@@ -46,7 +46,7 @@ interface LotteryThis extends Service, DbServiceThis {
 	checkSponsor(ctx: Ctx<unknown>, sponsorId: number): Promise<void>;
 	writePrizes(lotteryId: number, draft: LotteryDraft, t: Transaction): Promise<void>;
 	lotteryChanged(id: number, lists?: boolean): Promise<void>;
-	refuseParticipation(lotteryId: number): Promise<never>;
+	refuseParticipation(lotteryId: number, t: Transaction): Promise<never>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
 }
@@ -212,7 +212,14 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					// One conditional update: a participation (or a draw) that commits first makes it fail, and none can follow it.
 					const [changed] = await this.models.Lottery.update(
 						{ state: LotteryState.CANCELLED, cancelTime: now() },
-						{ where: { id: lotteryId, state: [LotteryState.DRAFT, LotteryState.OPEN], ...(admin ? {} : { userId, participantCount: 0 }) } },
+						{
+							where: {
+								id: lotteryId,
+								state: [LotteryState.DRAFT, LotteryState.OPEN],
+								// instant outcomes reach participant_count a moment later: look at the rows themselves too
+								...(admin ? {} : { userId, participantCount: 0, [Op.and]: this.adapter.db.literal("NOT EXISTS (SELECT 1 FROM lottery_participation p WHERE p.lottery_id = lottery.id)") }),
+							},
+						},
 					);
 					if (!changed) {
 						const row = await this.models.Lottery.findByPk(lotteryId);
@@ -398,7 +405,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 									transaction: t,
 								},
 							);
-							if (!open) return this.refuseParticipation(lotteryId);
+							if (!open) return this.refuseParticipation(lotteryId, t);
 							await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
 							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["participantCount", "joinNumber", "announceType"], transaction: t });
 							count = row!.participantCount;
@@ -536,8 +543,8 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				await this.cleanCache("lottery", [`lottery.get:${lotteryId}`], lists ? ["lottery.openList*", "lottery.openPage*"] : []);
 			},
 
-			async refuseParticipation(this: LotteryThis, lotteryId: number): Promise<never> {
-				const row = await this.models.Lottery.findByPk(lotteryId);
+			async refuseParticipation(this: LotteryThis, lotteryId: number, t: Transaction): Promise<never> {
+				const row = await this.models.Lottery.findByPk(lotteryId, { transaction: t });
 				if (!row || row.state === LotteryState.DRAFT) throw notFound("lottery");
 				if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
 				if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");

@@ -23,19 +23,22 @@ export const migration: Migration = {
 		await add("instant_head", { type: DataTypes.STRING(64), allowNull: true });
 		await qi.addIndex("lottery", ["state", "announce_type", "announce_time"], { name: "idx_lottery_due" });
 
+		// Outcomes are written with the participation; a chainer then gives each its place (seq) and hash, in
+		// one transaction per batch, so that requests never queue on the chain's head.
 		await qi.createTable("instant_draw_log", {
 			id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
 			lottery_id: { type: DataTypes.BIGINT, allowNull: false },
-			seq: { type: DataTypes.INTEGER, allowNull: false },
+			seq: { type: DataTypes.INTEGER, allowNull: true },
 			user_id: { type: DataTypes.BIGINT, allowNull: false },
 			prize_id: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
 			roll: { type: DataTypes.INTEGER, allowNull: false },
 			draw_time: { type: DataTypes.BIGINT, allowNull: false },
-			prev_hash: { type: DataTypes.STRING(64), allowNull: false },
-			hash: { type: DataTypes.STRING(64), allowNull: false },
+			prev_hash: { type: DataTypes.STRING(64), allowNull: true },
+			hash: { type: DataTypes.STRING(64), allowNull: true },
 		}, tableOptions);
 		await qi.addIndex("instant_draw_log", ["lottery_id", "seq"], { name: "uk_instant_log_seq", unique: true });
 		await qi.addIndex("instant_draw_log", ["lottery_id", "user_id"], { name: "uk_instant_log_user", unique: true });
+		await qi.addIndex("instant_draw_log", ["seq"], { name: "idx_instant_log_unchained" });
 	},
 	async down(qi: QueryInterface) {
 		await qi.dropTable("instant_draw_log");
