@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { Op, UniqueConstraintError, type Transaction } from "sequelize";
+import { Op, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import { GENESIS_HASH, instantOutcome, rollInstant, verifyInstantChain } from "../domain/draw";
 import { AppError, forbidden, notFound } from "../domain/errors";
 import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
@@ -255,45 +255,44 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				const { lottery, prizes } = await ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
 				if (lottery.state === LotteryState.DRAFT) throw notFound("lottery");
 				if (lottery.announceType !== AnnounceType.INSTANT) throw new AppError("LOTTERY_NOT_INSTANT");
-				// The same request again gets the same answer, and takes nothing.
-				const repeated = await this.existingOutcome(lotteryId, userId, prizes);
-				if (repeated) return repeated;
-
 				const roll = rollInstant();
 				const candidate = instantOutcome(roll, prizes.map(p => ({ id: p.id, level: p.level, probability: prizeProbability(p), stock: Number.POSITIVE_INFINITY })));
 				let taken = false;
 				let prizeId = 0;
+				const db = this.adapter.db;
 				try {
-					await this.adapter.db.transaction(async t => {
+					// Plain statements on the hot path: this runs once per participant of the busiest lotteries.
+					await db.transaction(async t => {
 						const now = nowSec();
 						// A shared lock: instant draws of one lottery run side by side, and a cancel waits for them.
-						const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["state", "announceType", "announceTime"], transaction: t, lock: t.LOCK.SHARE });
+						const [row] = await db.query<{ state: number; announceTime: number }>(
+							`SELECT state, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+							{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
+						);
 						if (row?.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
 						if (row?.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
-						if (!row || row.state !== LotteryState.OPEN || (Number(row.announceTime) && Number(row.announceTime) <= now)) throw new AppError("LOTTERY_CLOSED");
-						// The attempt is claimed first: a concurrent duplicate waits on this row's unique key and then
-						// fails, so it never reaches the pool.
-						const participation = await this.models.Participation.create({ lotteryId, userId, isWon: 0, prizeId: 0 }, { transaction: t });
+						if (!row || Number(row.state) !== LotteryState.OPEN || (Number(row.announceTime) && Number(row.announceTime) <= now)) throw new AppError("LOTTERY_CLOSED");
+						// The attempt is claimed first: the same request again (even at the same moment) waits on this
+						// row's unique key and then fails, so it never reaches the pool; it gets this outcome instead.
+						await this.models.Participation.create({ lotteryId, userId, isWon: 0, prizeId: 0 }, { transaction: t });
 						if (candidate) {
 							taken = await this.takeFromPool(lotteryId, candidate.id, t);
 							if (taken || !this.pool) {
 								// The database's stock is the truth: the pool's yes is confirmed here, on the prize's row.
-								const [left] = await this.models.Prize.update(
-									{ stock: this.adapter.db.literal("stock - 1") as unknown as number },
-									{ where: { id: candidate.id, stock: { [Op.gt]: 0 } }, transaction: t },
-								);
-								if (left) {
+								const [, changed] = await db.query("UPDATE lottery_prize SET stock = stock - 1 WHERE id = ? AND stock > 0", { replacements: [candidate.id], type: QueryTypes.UPDATE, transaction: t });
+								if (changed) {
 									prizeId = candidate.id;
-									await participation.update({ isWon: 1, prizeId }, { transaction: t });
+									await db.query("UPDATE lottery_participation SET is_won = 1, prize_id = ? WHERE lottery_id = ? AND user_id = ?", { replacements: [prizeId, lotteryId, userId], type: QueryTypes.UPDATE, transaction: t });
 								}
 							}
 						}
 						// Into the log now; its place in the hash chain comes from the chainer, right after.
-						await this.models.InstantLog.create({ lotteryId, userId, prizeId, roll, drawTime: now }, { transaction: t });
+						await db.query("INSERT INTO instant_draw_log (lottery_id, user_id, prize_id, roll, draw_time) VALUES (?, ?, ?, ?, ?)", { replacements: [lotteryId, userId, prizeId, roll, now], type: QueryTypes.INSERT, transaction: t });
 					});
 				} catch (err) {
 					if (taken) await this.pool!.giveBack(lotteryId, candidate!.id).catch(e => this.logger.error({ err: e, lotteryId }, "could not give an item back to the pool: reconcile it"));
-					if (err instanceof UniqueConstraintError) {
+					// Asked again — at the same moment, or after the lottery closed: the first answer stands.
+					if (err instanceof UniqueConstraintError || err instanceof AppError) {
 						const first = await this.existingOutcome(lotteryId, userId, prizes);
 						if (first) return first;
 					}
