@@ -138,6 +138,7 @@ export class DrawEngine {
 					state: LotteryState.ANNOUNCED,
 					announcedTime: nowSec(),
 					participantsHash: result.participantsHash,
+					participantCount: result.participantCount,
 					drawAlgorithm: DRAW_ALGORITHM,
 					drawOwner: null,
 					drawLeaseUntil: null,

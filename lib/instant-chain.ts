@@ -1,23 +1,25 @@
-import { Op, type Sequelize } from "sequelize";
+import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { GENESIS_HASH, instantEntryHash } from "../domain/draw";
 import type { Models } from "../models";
 
 /**
  * Links an instant lottery's new outcomes into its hash chain. Outcomes are written by the requests that
  * decide them (seq = NULL); this gives each, in id order, the next seq, the previous entry's hash and its own,
- * under a lock on the lottery's row — one short transaction per batch instead of one per request, so joining
- * never queues on the chain's head. Safe to run on any number of nodes at once. Returns how many it linked.
+ * under a lock on the chain's head row (instant_chain) — one short transaction per batch instead of one per
+ * request, so joining never queues on the chain. Safe to run on any number of nodes at once. Returns how many
+ * it linked.
  */
 export async function chainInstantLog(db: Sequelize, models: Models, lotteryId: number, batch = 1000): Promise<number> {
 	let linked = 0;
 	for (;;) {
 		const n = await db.transaction(async t => {
-			const lottery = await models.Lottery.findByPk(lotteryId, { attributes: ["id", "instantSeq", "instantHead"], transaction: t, lock: t.LOCK.UPDATE });
-			if (!lottery) return 0;
+			// The chain's head row, created on first use and locked for the batch.
+			await db.query(db.getDialect() === "mysql" ? "INSERT IGNORE INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?)" : "INSERT OR IGNORE INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?)", { replacements: [lotteryId, GENESIS_HASH], transaction: t });
+			const [head] = await db.query<{ seq: number; head: string }>(`SELECT seq, head FROM instant_chain WHERE lottery_id = ?${db.getDialect() === "mysql" ? " FOR UPDATE" : ""}`, { replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t });
 			const pending = await models.InstantLog.findAll({ where: { lotteryId, seq: null }, order: [["id", "ASC"]], limit: batch, transaction: t });
 			if (!pending.length) return 0;
-			let seq = lottery.instantSeq;
-			let prev = lottery.instantHead ?? GENESIS_HASH;
+			let seq = Number(head.seq);
+			let prev = head.head;
 			const rows: Array<{ id: number; seq: number; prevHash: string; hash: string }> = [];
 			for (const p of pending) {
 				seq++;
@@ -27,9 +29,9 @@ export async function chainInstantLog(db: Sequelize, models: Models, lotteryId: 
 			}
 			for (let i = 0; i < rows.length; i += 200) {
 				const chunk = rows.slice(i, i + 200);
-				const cases = (col: "seq" | "prevHash" | "hash") => `CASE id ${chunk.map(() => "WHEN ? THEN ?").join(" ")} END`;
+				const cases = () => `CASE id ${chunk.map(() => "WHEN ? THEN ?").join(" ")} END`;
 				await db.query(
-					`UPDATE instant_draw_log SET seq = ${cases("seq")}, prev_hash = ${cases("prevHash")}, hash = ${cases("hash")} WHERE id IN (${chunk.map(() => "?").join(",")})`,
+					`UPDATE instant_draw_log SET seq = ${cases()}, prev_hash = ${cases()}, hash = ${cases()} WHERE id IN (${chunk.map(() => "?").join(",")})`,
 					{
 						replacements: [
 							...chunk.flatMap(r => [r.id, r.seq]),
@@ -41,10 +43,7 @@ export async function chainInstantLog(db: Sequelize, models: Models, lotteryId: 
 					},
 				);
 			}
-			await models.Lottery.update(
-				{ instantSeq: seq, instantHead: prev, participantCount: db.literal(`participant_count + ${rows.length}`) as unknown as number },
-				{ where: { id: lotteryId }, transaction: t },
-			);
+			await db.query("UPDATE instant_chain SET seq = ?, head = ? WHERE lottery_id = ?", { replacements: [seq, prev, lotteryId], transaction: t });
 			return rows.length;
 		});
 		linked += n;

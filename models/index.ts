@@ -74,8 +74,6 @@ export interface LotteryRow extends Model<InferAttributes<LotteryRow>, InferCrea
 	drawLeaseUntil: CreationOptional<number | null>;
 	drawAttempts: CreationOptional<number>;
 	drawError: CreationOptional<string | null>;
-	instantSeq: CreationOptional<number>;
-	instantHead: CreationOptional<string | null>;
 	createTime: CreationOptional<Date>;
 	updateTime: CreationOptional<Date>;
 }
@@ -230,8 +228,6 @@ export function defineModels(sequelize: Sequelize): Models {
 		drawLeaseUntil: unix(true),
 		drawAttempts: int(),
 		drawError: { type: DataTypes.STRING(255), allowNull: true },
-		instantSeq: int(),
-		instantHead: { type: DataTypes.STRING(64), allowNull: true },
 		...times(),
 	}, options("lottery"));
 

@@ -18,9 +18,6 @@ export const migration: Migration = {
 		await add("draw_lease_until", { type: DataTypes.BIGINT, allowNull: true });
 		await add("draw_attempts", { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 });
 		await add("draw_error", { type: DataTypes.STRING(255), allowNull: true });
-		// the head of the instant-draw hash chain
-		await add("instant_seq", { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 });
-		await add("instant_head", { type: DataTypes.STRING(64), allowNull: true });
 		await qi.addIndex("lottery", ["state", "announce_type", "announce_time"], { name: "idx_lottery_due" });
 
 		// Outcomes are written with the participation; a chainer then gives each its place (seq) and hash, in
@@ -39,11 +36,19 @@ export const migration: Migration = {
 		await qi.addIndex("instant_draw_log", ["lottery_id", "seq"], { name: "uk_instant_log_seq", unique: true });
 		await qi.addIndex("instant_draw_log", ["lottery_id", "user_id"], { name: "uk_instant_log_user", unique: true });
 		await qi.addIndex("instant_draw_log", ["seq"], { name: "idx_instant_log_unchained" });
+		// The head of each instant lottery's chain, in a row of its own: linking locks it, not the lottery row
+		// that every instant draw reads under a shared lock.
+		await qi.createTable("instant_chain", {
+			lottery_id: { type: DataTypes.BIGINT, primaryKey: true },
+			seq: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+			head: { type: DataTypes.STRING(64), allowNull: false },
+		}, tableOptions);
 	},
 	async down(qi: QueryInterface) {
+		await qi.dropTable("instant_chain");
 		await qi.dropTable("instant_draw_log");
 		await qi.removeIndex("lottery", "idx_lottery_due");
-		for (const c of ["seed", "seed_commitment", "draw_algorithm", "participants_hash", "draw_owner", "draw_lease_until", "draw_attempts", "draw_error", "instant_seq", "instant_head"]) {
+		for (const c of ["seed", "seed_commitment", "draw_algorithm", "participants_hash", "draw_owner", "draw_lease_until", "draw_attempts", "draw_error"]) {
 			await qi.removeColumn("lottery", c);
 		}
 	},

@@ -49,7 +49,7 @@ describe(`draws through the gateway (${process.env.TEST_BACKEND})`, () => {
 	it("draws type-1 lotteries within 2 s of their time, each exactly once across three draw nodes", async () => {
 		const owner = await registerUser(api);
 		const people = await players(6);
-		const announceTime = nowSec() + 2;
+		const announceTime = nowSec() + 3;
 		const ids: number[] = [];
 		for (let i = 0; i < 4; i++) ids.push(await createLottery(api, owner.token, { announceTime, prizes: [prize(1), prize(2, { count: 2 })] }));
 		for (const id of ids) for (const p of people.slice(0, 4 + (id % 3))) expect((await api.post(`${L}/participation`, { lotteryId: id }, p.token)).status).toBe(200);
@@ -101,7 +101,7 @@ describe(`draws through the gateway (${process.env.TEST_BACKEND})`, () => {
 	it("commits to a seed at publication, reveals it with a proof anyone can check, and catches tampering", async () => {
 		const owner = await registerUser(api);
 		const people = await players(8);
-		const id = await createLottery(api, owner.token, { announceTime: nowSec() + 2, prizes: [prize(1), prize(2, { count: 2 })] });
+		const id = await createLottery(api, owner.token, { announceTime: nowSec() + 3, prizes: [prize(1), prize(2, { count: 2 })] });
 		const before = await api.post(`${L}/lotteryDetail`, { id });
 		expect(before.body.data.seedCommitment).toMatch(/^[0-9a-f]{64}$/);
 		expect(JSON.stringify(before.body)).not.toMatch(/"seed"/);
