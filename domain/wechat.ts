@@ -62,3 +62,15 @@ export async function code2Session(base: string, appId: string, secret: string, 
 	}
 	return { ok: true, session: { openid: body.openid, session_key: body.session_key, unionid: body.unionid } };
 }
+
+/**
+ * WeChat's server verification: signature = hex SHA-1 of token, timestamp and nonce sorted and joined.
+ * Compared in constant time.
+ */
+export function checkWxSignature(token: string, timestamp: string, nonce: string, signature: string): boolean {
+	if (!token || !signature) return false;
+	const expected = crypto.createHash("sha1").update([token, timestamp, nonce].sort().join("")).digest("hex");
+	const a = Buffer.from(expected);
+	const b = Buffer.from(signature.toLowerCase());
+	return a.length === b.length && crypto.timingSafeEqual(a, b);
+}

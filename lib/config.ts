@@ -37,18 +37,23 @@ export interface Config {
 	shutdownGraceMs: number;
 	drawPollMs: number;
 	drawLeaseMs: number;
+	kafkaBrokers: string[] | null;
+	kafkaTopic: string;
+	outboxPollMs: number;
+	wxMsgToken: string;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
 export const DEFAULT_JWT_SECRET = "dev-only-change-me";
 
-export const ALL_SERVICES = ["api", "users", "lottery", "prize", "draw"] as const;
+export const ALL_SERVICES = ["api", "users", "lottery", "prize", "draw", "outbox", "notice"] as const;
 
 /** Every variable loadConfig() reads. README.md and .env.example must document each (a unit test checks). */
 export const ENV_VARS = [
 	"NODE_ENV", "PORT", "HOST", "DATA_DIR", "DB_URI", "DB_POOL_MAX", "REDIS_URI", "TRANSPORTER", "SERVICES", "NAMESPACE",
 	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
 	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
+	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -119,5 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		shutdownGraceMs: int(env, "SHUTDOWN_GRACE", 0),
 		drawPollMs: int(env, "DRAW_POLL_MS", 500, 50),
 		drawLeaseMs: int(env, "DRAW_LEASE_MS", 30_000, 1000),
+		kafkaBrokers: str(env, "KAFKA_BROKERS")?.split(",").map(b => b.trim()).filter(Boolean) ?? null,
+		kafkaTopic: str(env, "KAFKA_TOPIC") ?? "lottery.events",
+		outboxPollMs: int(env, "OUTBOX_POLL_MS", 200, 20),
+		wxMsgToken: str(env, "WX_MSG_TOKEN") ?? "",
 	};
 }

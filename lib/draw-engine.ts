@@ -3,6 +3,7 @@ import { DRAW_ALGORITHM, drawWinners, ParticipantsHasher, type Winner } from "..
 import { AnnounceType, LotteryState } from "../domain/lottery";
 import type { Models } from "../models";
 import { chainInstantLog } from "./instant-chain";
+import { recordEvents } from "./outbox";
 
 /** What a completed draw produced. */
 export interface DrawOutcome {
@@ -164,6 +165,11 @@ export class DrawEngine {
 					{ replacements: [...[...given].flat(), ...given.keys()], transaction: t },
 				);
 			}
+			const ref = { type: "lottery" as const, id: lotteryId };
+			await recordEvents(this.db, t, [
+				{ type: "lottery.drawn", aggregate: ref, data: { lotteryId, announceType: lottery.announceType, participantCount: result.participantCount, participantsHash: result.participantsHash, winnerCount: result.winners.length } },
+				...result.winners.map(w => ({ type: "prize.won" as const, aggregate: ref, data: { lotteryId, userId: w.userId, prizeId: w.prizeId, level: w.level } })),
+			]);
 			if (this.opts.beforeCommit) await this.opts.beforeCommit(lotteryId);
 		});
 		return { lotteryId, announceType: lottery.announceType, participantCount: result.participantCount, participantsHash: result.participantsHash, winners: result.winners };

@@ -3,6 +3,8 @@ import { buildBrokerOptions } from "../moleculer.config";
 import { createApiService } from "../services/api.service";
 import { createDrawService } from "../services/draw.service";
 import { createLotteryService } from "../services/lottery.service";
+import { createNoticeService } from "../services/notice.service";
+import { createOutboxService } from "../services/outbox.service";
 import { createPrizeService } from "../services/prize.service";
 import { createUsersService } from "../services/users.service";
 import { ALL_SERVICES, type Config } from "./config";
@@ -14,6 +16,8 @@ export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: C
 	lottery: config => createLotteryService(config) as unknown as ServiceSchema,
 	prize: config => createPrizeService(config) as unknown as ServiceSchema,
 	draw: config => createDrawService(config) as unknown as ServiceSchema,
+	outbox: config => createOutboxService(config) as unknown as ServiceSchema,
+	notice: config => createNoticeService(config) as unknown as ServiceSchema,
 };
 
 /** A broker running the services the configuration names (all of them by default). Not started yet. */

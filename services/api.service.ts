@@ -53,6 +53,15 @@ export const ROUTES: Record<string, Record<string, string>> = {
 	},
 };
 
+	// (GET and POST /notice/v1/event, WeChat's server callbacks, answer plain text: see wechatRoute below.)
+ROUTES["/notice/v1"] = {
+	"POST notice/list": "notice.list",
+	"POST notice/read": "notice.read",
+};
+
+/** Routes answered outside the JSON envelope, as WeChat expects. */
+export const RAW_ROUTES = ["GET /notice/v1/event", "POST /notice/v1/event"];
+
 /** The services the routes call: /ready waits until each has a live node somewhere in the cluster. */
 export const ROUTED_SERVICES = [...new Set(Object.values(ROUTES).flatMap(a => Object.values(a).map(n => n.split(".")[0])))];
 
@@ -90,6 +99,35 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 		},
 	};
 
+	// WeChat's message-server verification: echo `echostr` as plain text when the signature is WeChat's.
+	const wechatRoute = {
+		path: "/notice/v1",
+		mappingPolicy: "restrict",
+		bodyParsers: { json: { limit: config.bodyLimit }, urlencoded: false },
+		aliases: {
+			"GET event"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
+				const q = req.query ?? {};
+				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
+					ok => {
+						res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain; charset=utf-8" });
+						res.end(ok ? String(q.echostr ?? "") : "invalid signature");
+					},
+					err => this.sendError(req, res, err),
+				);
+			},
+			"POST event"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
+				const q = req.query ?? {};
+				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
+					ok => {
+						res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain; charset=utf-8" });
+						res.end(ok ? "success" : "invalid signature");
+					},
+					err => this.sendError(req, res, err),
+				);
+			},
+		},
+	};
+
 	const apiRoutes = Object.entries(ROUTES).map(([path, aliases]) => ({
 		path,
 		aliases,
@@ -114,7 +152,7 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 		settings: {
 			port: config.port,
 			ip: config.host,
-			routes: [probes, ...apiRoutes],
+			routes: [probes, wechatRoute, ...apiRoutes],
 			cors: {
 				origin: config.corsOrigins,
 				methods: ["GET", "POST", "PUT", "OPTIONS"],

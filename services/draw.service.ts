@@ -7,6 +7,7 @@ import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRe
 import type { Config } from "../lib/config";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
 import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
+import { recordEvents } from "../lib/outbox";
 import { callerId, type Ctx } from "../lib/meta";
 import { PrizePool, type PoolStocks } from "../lib/prize-pool";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
@@ -286,6 +287,10 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 								}
 							}
 						}
+						await recordEvents(db, t, [
+							{ type: "participation.created", aggregate: { type: "lottery", id: lotteryId }, data: { lotteryId, userId, instant: true } },
+							...(prizeId ? [{ type: "prize.won" as const, aggregate: { type: "lottery" as const, id: lotteryId }, data: { lotteryId, userId, prizeId, level: candidate!.level } }] : []),
+						]);
 						// Into the log now; its place in the hash chain comes from the chainer, right after.
 						await db.query("INSERT INTO instant_draw_log (lottery_id, user_id, prize_id, roll, draw_time) VALUES (?, ?, ?, ?, ?)", { replacements: [lotteryId, userId, prizeId, roll, now], type: QueryTypes.INSERT, transaction: t });
 					});

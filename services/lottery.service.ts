@@ -10,6 +10,7 @@ import {
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx } from "../lib/meta";
+import { recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
@@ -125,6 +126,9 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 							...(draft.publish ? commitment() : {}),
 						}, { transaction: t });
 						await this.writePrizes(Number(row.id), draft, t);
+						const ref = { type: "lottery" as const, id: Number(row.id) };
+						await recordEvent(this.adapter.db, t, "lottery.created", ref, { lotteryId: Number(row.id), userId, announceType: draft.announceType, published: draft.publish });
+						if (draft.publish) await recordEvent(this.adapter.db, t, "lottery.published", ref, { lotteryId: Number(row.id), announceType: draft.announceType, announceTime: draft.announceTime, seedCommitment: row.seedCommitment });
 						return row;
 					});
 					const lotteryId = Number(lottery.id);
@@ -193,6 +197,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						const prizes = (await this.models.Prize.findAll({ where: { lotteryId: c.id }, transaction: t })).map(p => p.get({ plain: true }));
 						validateLottery({ ...c, announceTime: Number(c.announceTime), awardDeadline: Number(c.awardDeadline), sponsorId: Number(c.sponsorId), prizes, clockTask: undefined }, now());
 						await draft.update({ state: LotteryState.OPEN, publishTime: now(), ...commitment() }, { transaction: t });
+						await recordEvent(this.adapter.db, t, "lottery.published", { type: "lottery", id: c.id }, { lotteryId: Number(c.id), announceType: c.announceType, announceTime: Number(c.announceTime), seedCommitment: draft.seedCommitment });
 						return c;
 					});
 					await this.lotteryChanged(ctx.params.id);
@@ -210,17 +215,22 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					// Operators may cancel any lottery not yet drawn; creators only one that nobody joined.
 					const admin = ctx.meta.user?.isAdmin === true;
 					// One conditional update: a participation (or a draw) that commits first makes it fail, and none can follow it.
-					const [changed] = await this.models.Lottery.update(
-						{ state: LotteryState.CANCELLED, cancelTime: now() },
-						{
-							where: {
-								id: lotteryId,
-								state: [LotteryState.DRAFT, LotteryState.OPEN],
-								// instant outcomes reach participant_count a moment later: look at the rows themselves too
-								...(admin ? {} : { userId, participantCount: 0, [Op.and]: this.adapter.db.literal("NOT EXISTS (SELECT 1 FROM lottery_participation p WHERE p.lottery_id = lottery.id)") }),
+					const changed = await this.adapter.db.transaction(async t => {
+						const [n] = await this.models.Lottery.update(
+							{ state: LotteryState.CANCELLED, cancelTime: now() },
+							{
+								where: {
+									id: lotteryId,
+									state: [LotteryState.DRAFT, LotteryState.OPEN],
+									// instant outcomes reach participant_count a moment later: look at the rows themselves too
+									...(admin ? {} : { userId, participantCount: 0, [Op.and]: this.adapter.db.literal("NOT EXISTS (SELECT 1 FROM lottery_participation p WHERE p.lottery_id = lottery.id)") }),
+								},
+								transaction: t,
 							},
-						},
-					);
+						);
+						if (n) await recordEvent(this.adapter.db, t, "lottery.cancelled", { type: "lottery", id: lotteryId }, { lotteryId, by: userId, asOperator: admin });
+						return n;
+					});
 					if (!changed) {
 						const row = await this.models.Lottery.findByPk(lotteryId);
 						if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId && !admin)) throw notFound("lottery");
@@ -409,6 +419,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 							await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
 							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["participantCount", "joinNumber", "announceType"], transaction: t });
 							count = row!.participantCount;
+							await recordEvent(this.adapter.db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId, participantCount: count });
 							reached = row!.announceType === AnnounceType.AT_JOIN_NUMBER && count >= row!.joinNumber;
 						});
 					} catch (err) {

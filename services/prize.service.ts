@@ -6,6 +6,7 @@ import { ClaimState, claimStatus, validateClaim, type ClaimInput, type ClaimStat
 import type { UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx } from "../lib/meta";
+import { recordEvent } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryAggregate } from "./lottery.service";
 
@@ -61,13 +62,17 @@ export function createPrizeService(config: Config): ServiceSchema<ServiceSetting
 					if (!prize) throw notFound("prize");
 					const details = validateClaim(prize.grantType, ctx.params);
 					try {
-						const claim = await this.models.Claim.create({
-							lotteryId: lottery.id,
-							prizeId: prize.id,
-							userId,
-							grantType: prize.grantType,
-							...details,
-							state: ClaimState.CLAIMED,
+						const claim = await this.adapter.db.transaction(async t => {
+							const created = await this.models.Claim.create({
+								lotteryId: lottery.id,
+								prizeId: prize.id,
+								userId,
+								grantType: prize.grantType,
+								...details,
+								state: ClaimState.CLAIMED,
+							}, { transaction: t });
+							await recordEvent(this.adapter.db, t, "prize.claimed", { type: "lottery", id: lottery.id }, { lotteryId: lottery.id, prizeId: prize.id, userId, claimId: Number(created.id), grantType: prize.grantType });
+							return created;
 						});
 						ctx.emit("prize.claimed", { lotteryId: lottery.id, prizeId: prize.id, userId, claimId: Number(claim.id) });
 						return { id: Number(claim.id) };
@@ -129,10 +134,14 @@ export function createPrizeService(config: Config): ServiceSchema<ServiceSetting
 					if (!claim) throw notFound("claim");
 					await this.createdLottery(ctx, Number(claim.lotteryId));
 					// Conditional: of two concurrent deliveries exactly one succeeds.
-					const [changed] = await this.models.Claim.update(
-						{ state: ClaimState.DELIVERED, deliveredTime: now(), deliveryNote: ctx.params.note ?? "" },
-						{ where: { id: claim.id, state: ClaimState.CLAIMED } },
-					);
+					const changed = await this.adapter.db.transaction(async t => {
+						const [n] = await this.models.Claim.update(
+							{ state: ClaimState.DELIVERED, deliveredTime: now(), deliveryNote: ctx.params.note ?? "" },
+							{ where: { id: claim.id, state: ClaimState.CLAIMED }, transaction: t },
+						);
+						if (n) await recordEvent(this.adapter.db, t, "prize.delivered", { type: "lottery", id: Number(claim.lotteryId) }, { lotteryId: Number(claim.lotteryId), claimId: Number(claim.id), userId: Number(claim.userId) });
+						return n;
+					});
 					if (!changed) throw new AppError("CLAIM_ALREADY_DELIVERED");
 					ctx.emit("prize.delivered", { lotteryId: Number(claim.lotteryId), claimId: Number(claim.id), userId: Number(claim.userId) });
 					return {};

@@ -9,6 +9,7 @@ import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, 
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
 import type { Config } from "../lib/config";
 import { callerId, type AuthUser, type Ctx } from "../lib/meta";
+import { recordEvent } from "../lib/outbox";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../lib/rate-limiter";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -95,7 +96,11 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 					const hash = await hashPassword(password);
 					let user: UserRow;
 					try {
-						user = await this.models.User.create({ mobile, password: hash, nickname: defaultNickname(mobile, "") });
+						user = await this.adapter.db.transaction(async t => {
+							const created = await this.models.User.create({ mobile, password: hash, nickname: defaultNickname(mobile, "") }, { transaction: t });
+							await recordEvent(this.adapter.db, t, "user.registered", { type: "user", id: Number(created.id) }, { userId: Number(created.id), via: "mobile" });
+							return created;
+						});
 					} catch (err) {
 						if (err instanceof UniqueConstraintError) throw new AppError("USER_MOBILE_TAKEN");
 						throw err;
@@ -370,6 +375,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 								nickname: (nickname || profile?.nickName || defaultNickname(mobile, crypto.randomUUID().replace(/-/g, ""))).slice(0, 255),
 								avatar: (avatar || profile?.avatarUrl || "").slice(0, 255),
 							}, { transaction: t });
+							await recordEvent(this.adapter.db, t, "user.registered", { type: "user", id: Number(user.id) }, { userId: Number(user.id), via: "wechat" });
 						}
 						await UserAuth.create({ userId: Number(user.id), authType: WX_AUTH_TYPE, authKey: openid }, { transaction: t });
 						return Number(user.id);

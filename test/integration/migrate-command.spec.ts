@@ -25,8 +25,8 @@ describe(`npm run migrate (${process.env.TEST_BACKEND})`, () => {
 			expect(run()).toMatch(/applied to (mysql|sqlite): 0001-users/);
 			expect(run()).toMatch(/schema is up to date/);
 			expect(run("status")).toMatch(/applied {2}0001-users/);
-			expect(run("down")).toMatch(/reverted: 0003-draw/);
-			expect(run("status")).toMatch(/applied {2}0002-lottery\npending {2}0003-draw/);
+			expect(run("down")).toMatch(/reverted: 0004-outbox/);
+			expect(run("status")).toMatch(/applied {2}0003-draw\npending {2}0004-outbox/);
 			expect(() => run("sideways")).toThrow();
 		} finally {
 			await cleanup();

@@ -80,7 +80,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
 			const c = loadConfig({ ...shared, SERVICES: "users", NODE_ID: `${namespace}-users-${i}` });
 			brokers.push(createNode(c, { logger: false, skipProcessEventRegistration: true }));
 		}
-		const lotteryNode = loadConfig({ ...shared, SERVICES: "lottery,prize", NODE_ID: `${namespace}-lottery` });
+		const lotteryNode = loadConfig({ ...shared, SERVICES: "lottery,prize,outbox,notice", NODE_ID: `${namespace}-lottery` });
 		brokers.push(createNode(lotteryNode, { logger: false, skipProcessEventRegistration: true }));
 		for (let i = 0; i < (opts.drawNodes ?? 1); i++) {
 			const c = loadConfig({ ...shared, SERVICES: "draw", NODE_ID: `${namespace}-draw-${i}` });
@@ -92,7 +92,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
 
 	const gateway = brokers[brokers.length - 1];
 	await Promise.all(brokers.map(b => b.start()));
-	await gateway.waitForServices(["users", "lottery", "prize", "draw"], 15_000);
+	await gateway.waitForServices(["users", "lottery", "prize", "draw", "outbox", "notice"], 15_000);
 	const server = (gateway.getLocalService("api") as unknown as { server: Server }).server;
 	const port = (server.address() as AddressInfo).port;
 	const db = createSequelize(config);
