@@ -74,6 +74,7 @@ export interface OutboxRow {
 	id: number;
 	eventId: string;
 	type: string;
+	aggregateType: string;
 	aggregateId: string;
 	payload: string;
 }
@@ -122,12 +123,12 @@ export class OutboxRelay {
 		if (!(await this.lead())) return 0;
 		let sent = 0;
 		for (;;) {
-			const rows = await this.db.query<{ id: number; event_id: string; type: string; aggregate_id: string; payload: string }>(
-				"SELECT id, event_id, type, aggregate_id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+			const rows = await this.db.query<{ id: number; event_id: string; type: string; aggregate_type: string; aggregate_id: string; payload: string }>(
+				"SELECT id, event_id, type, aggregate_type, aggregate_id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
 				{ replacements: [this.batchSize], type: QueryTypes.SELECT },
 			);
 			if (!rows.length) return sent;
-			const batch = rows.map(r => ({ id: Number(r.id), eventId: r.event_id, type: r.type, aggregateId: r.aggregate_id, payload: r.payload }));
+			const batch = rows.map(r => ({ id: Number(r.id), eventId: r.event_id, type: r.type, aggregateType: r.aggregate_type, aggregateId: r.aggregate_id, payload: r.payload }));
 			try {
 				await this.sink.publish(batch);
 			} catch (err) {

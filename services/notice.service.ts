@@ -4,7 +4,7 @@ import { Op, QueryTypes } from "sequelize";
 import { AppError } from "../domain/errors";
 import { checkWxSignature } from "../domain/wechat";
 import type { Config } from "../lib/config";
-import { createKafka } from "../lib/kafka";
+import { createKafka, ensureTopic } from "../lib/kafka";
 import { callerId, type Ctx } from "../lib/meta";
 import type { DomainEvent } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -24,6 +24,8 @@ interface NoticeRow {
 
 interface NoticeThis extends Service, DbServiceThis {
 	consumer: Consumer | null;
+	retryTimer: NodeJS.Timeout | null;
+	stopping: boolean;
 	handle(event: DomainEvent): Promise<void>;
 	insertNotices(rows: NoticeRow[]): Promise<void>;
 	lotteryOf(lotteryId: number): Promise<LotteryAggregate | null>;
@@ -136,25 +138,41 @@ export function createNoticeService(config: Config): ServiceSchema<ServiceSettin
 
 		created(this: NoticeThis) {
 			this.consumer = null;
+			this.retryTimer = null;
+			this.stopping = false;
 		},
 
 		async started(this: NoticeThis) {
 			if (!config.kafkaBrokers) return;
 			const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.namespace || "lottery"}-notice`, topic: config.kafkaTopic });
-			const consumer = kafka.consumer({ groupId: `${config.namespace || "lottery"}-notice`, retry: { retries: 10 } });
-			await consumer.connect();
-			await consumer.subscribe({ topic: config.kafkaTopic, fromBeginning: true });
-			await consumer.run({
-				eachMessage: async ({ message }) => {
-					if (!message.value) return;
-					const event = JSON.parse(message.value.toString()) as DomainEvent;
-					if (event.type === "prize.won" || event.type === "lottery.drawn") await this.handle(event);
-				},
-			});
-			this.consumer = consumer;
+			// Kafka may be down when the node starts: keep trying in the background instead of failing the node.
+			const connect = async (): Promise<void> => {
+				if (this.stopping) return;
+				const consumer = kafka.consumer({ groupId: `${config.namespace || "lottery"}-notice`, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 30, maxRetryTime: 5000 } });
+				try {
+					await ensureTopic(kafka, config.kafkaTopic);
+					await consumer.connect();
+					await consumer.subscribe({ topic: config.kafkaTopic, fromBeginning: true });
+					await consumer.run({
+						eachMessage: async ({ message }) => {
+							if (!message.value) return;
+							const event = JSON.parse(message.value.toString()) as DomainEvent;
+							if (event.type === "prize.won" || event.type === "lottery.drawn") await this.handle(event);
+						},
+					});
+					this.consumer = consumer;
+				} catch (err) {
+					this.logger.warn({ err: (err as Error).message }, "notice consumer could not start; retrying in 2 s");
+					await consumer.disconnect().catch(() => undefined);
+					this.retryTimer = setTimeout(() => void connect(), 2000);
+				}
+			};
+			void connect();
 		},
 
 		async stopped(this: NoticeThis) {
+			this.stopping = true;
+			if (this.retryTimer) clearTimeout(this.retryTimer);
 			await this.consumer?.disconnect().catch(() => undefined);
 		},
 	};

@@ -3,6 +3,7 @@
 # without Docker: Maven fetches the official org.apache.kafka:kafka_2.13 jars (cached in ~/.m2 and in
 # deploy/kafka/.libs), data lives in a temp folder. Stop it with deploy/kafka/stop.sh.
 #   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_STATE_DIR (/tmp/lottery-kafka-$KAFKA_PORT)
+#   --fetch-only: just make sure the jars are there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 port="${KAFKA_PORT:-9092}"
@@ -10,7 +11,7 @@ cport="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 state="${KAFKA_STATE_DIR:-/tmp/lottery-kafka-$port}"
 libs="$here/.libs"
 
-if [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+if [ "${1:-}" != "--fetch-only" ] && [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
 	echo "Kafka already running on 127.0.0.1:$port (pid $(cat "$state/pid"))"
 	exit 0
 fi
@@ -21,6 +22,7 @@ if [ ! -f "$libs/.complete" ]; then
 	mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs"
 	touch "$libs/.complete"
 fi
+[ "${1:-}" = "--fetch-only" ] && exit 0
 
 mkdir -p "$state"
 if [ ! -f "$state/data/meta.properties" ]; then
