@@ -41,6 +41,10 @@ export interface Config {
 	kafkaTopic: string;
 	outboxPollMs: number;
 	wxMsgToken: string;
+	wxNoticeTemplateId: string;
+	noticeWebhookUrl: string | null;
+	noticeWebhookSecret: string;
+	noticeRetryBaseMs: number;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
@@ -53,7 +57,8 @@ export const ENV_VARS = [
 	"NODE_ENV", "PORT", "HOST", "DATA_DIR", "DB_URI", "DB_POOL_MAX", "REDIS_URI", "TRANSPORTER", "SERVICES", "NAMESPACE",
 	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
 	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
-	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN",
+	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN", "WX_NOTICE_TEMPLATE_ID", "NOTICE_WEBHOOK_URL",
+	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -128,5 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		kafkaTopic: str(env, "KAFKA_TOPIC") ?? "lottery.events",
 		outboxPollMs: int(env, "OUTBOX_POLL_MS", 200, 20),
 		wxMsgToken: str(env, "WX_MSG_TOKEN") ?? "",
+		wxNoticeTemplateId: str(env, "WX_NOTICE_TEMPLATE_ID") ?? "",
+		noticeWebhookUrl: str(env, "NOTICE_WEBHOOK_URL"),
+		noticeWebhookSecret: str(env, "NOTICE_WEBHOOK_SECRET") ?? "",
+		noticeRetryBaseMs: int(env, "NOTICE_RETRY_BASE_MS", 1000, 10),
 	};
 }

@@ -14,7 +14,14 @@ export async function chainInstantLog(db: Sequelize, models: Models, lotteryId: 
 	for (;;) {
 		const n = await db.transaction(async t => {
 			// The chain's head row, created on first use and locked for the batch.
-			await db.query(db.getDialect() === "mysql" ? "INSERT IGNORE INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?)" : "INSERT OR IGNORE INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?)", { replacements: [lotteryId, GENESIS_HASH], transaction: t });
+			// (ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once: two linkers cannot both hold a shared
+			// lock from INSERT IGNORE and then deadlock asking for FOR UPDATE.)
+			await db.query(
+				db.getDialect() === "mysql"
+					? "INSERT INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?) ON DUPLICATE KEY UPDATE lottery_id = lottery_id"
+					: "INSERT OR IGNORE INTO instant_chain (lottery_id, seq, head) VALUES (?, 0, ?)",
+				{ replacements: [lotteryId, GENESIS_HASH], transaction: t },
+			);
 			const [head] = await db.query<{ seq: number; head: string }>(`SELECT seq, head FROM instant_chain WHERE lottery_id = ?${db.getDialect() === "mysql" ? " FOR UPDATE" : ""}`, { replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t });
 			const pending = await models.InstantLog.findAll({ where: { lotteryId, seq: null }, order: [["id", "ASC"]], limit: batch, transaction: t });
 			if (!pending.length) return 0;

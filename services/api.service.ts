@@ -101,11 +101,11 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 
 	// WeChat's message-server verification: echo `echostr` as plain text when the signature is WeChat's.
 	const wechatRoute = {
-		path: "/notice/v1",
+		path: "/notice/v1/event",
 		mappingPolicy: "restrict",
 		bodyParsers: { json: { limit: config.bodyLimit }, urlencoded: false },
 		aliases: {
-			"GET event"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
+			"GET /"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
 				const q = req.query ?? {};
 				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
 					ok => {
@@ -115,7 +115,7 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 					err => this.sendError(req, res, err),
 				);
 			},
-			"POST event"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
+			"POST /"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
 				const q = req.query ?? {};
 				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
 					ok => {

@@ -5,6 +5,7 @@ import { AppError } from "../domain/errors";
 import { checkWxSignature } from "../domain/wechat";
 import type { Config } from "../lib/config";
 import { createKafka, ensureTopic } from "../lib/kafka";
+import { sendWebhook, WeChatSubscribe, type DeliveryResult } from "../lib/notice-channels";
 import { callerId, type Ctx } from "../lib/meta";
 import type { DomainEvent } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -27,6 +28,12 @@ interface NoticeThis extends Service, DbServiceThis {
 	retryTimer: NodeJS.Timeout | null;
 	stopping: boolean;
 	handle(event: DomainEvent): Promise<void>;
+	wechat: WeChatSubscribe | null;
+	deliveryTimer: NodeJS.Timeout | null;
+	delivering: Promise<void> | null;
+	enqueueWeChat(rows: NoticeRow[]): Promise<void>;
+	enqueue(rows: Array<{ eventId: string; userId: number; channel: string; payload: string }>): Promise<void>;
+	deliverDue(): Promise<void>;
 	insertNotices(rows: NoticeRow[]): Promise<void>;
 	lotteryOf(lotteryId: number): Promise<LotteryAggregate | null>;
 }
@@ -96,6 +103,7 @@ export function createNoticeService(config: Config): ServiceSchema<ServiceSettin
 
 		methods: {
 			async handle(this: NoticeThis, event: DomainEvent): Promise<void> {
+				if (config.noticeWebhookUrl) await this.enqueue([{ eventId: event.eventId, userId: 0, channel: "webhook", payload: JSON.stringify(event) }]);
 				if (event.type === "prize.won") {
 					const { lotteryId, userId, prizeId } = event.data as { lotteryId: number; userId: number; prizeId: number };
 					const agg = await this.lotteryOf(lotteryId);
@@ -124,11 +132,71 @@ export function createNoticeService(config: Config): ServiceSchema<ServiceSettin
 
 			async insertNotices(this: NoticeThis, rows: NoticeRow[]): Promise<void> {
 				if (!rows.length) return;
+				await this.enqueueWeChat(rows);
 				const t = nowSec();
 				await this.adapter.db.query(
 					`${this.adapter.db.getDialect() === "mysql" ? "INSERT IGNORE" : "INSERT OR IGNORE"} INTO notice (user_id, event_id, type, lottery_id, title, content, create_time) VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
 					{ replacements: rows.flatMap(r => [r.userId, r.eventId, r.type, r.lotteryId, r.title.slice(0, 100), r.content.slice(0, 500), t]) },
 				);
+			},
+
+			/** A WeChat subscription message for each notified user who signed in with WeChat. */
+			async enqueueWeChat(this: NoticeThis, rows: NoticeRow[]): Promise<void> {
+				if (!this.wechat) return;
+				const openids = await this.broker.call<Array<{ userId: number; openid: string }>, object>("users.wxOpenIds", { ids: [...new Set(rows.map(r => r.userId))].slice(0, 1000) });
+				const byUser = new Map(openids.map(o => [o.userId, o.openid]));
+				await this.enqueue(rows.filter(r => byUser.has(r.userId)).map(r => ({
+					eventId: r.eventId,
+					userId: r.userId,
+					channel: "wechat",
+					payload: JSON.stringify({ openid: byUser.get(r.userId), page: `pages/lottery/detail?id=${r.lotteryId}`, data: { thing1: r.title.slice(0, 20), thing2: r.content.slice(0, 20) } }),
+				})));
+			},
+
+			/** Queues deliveries; the same event, user and channel only once. */
+			async enqueue(this: NoticeThis, rows: Array<{ eventId: string; userId: number; channel: string; payload: string }>): Promise<void> {
+				if (!rows.length) return;
+				const now = Date.now();
+				await this.adapter.db.query(
+					`${this.adapter.db.getDialect() === "mysql" ? "INSERT IGNORE" : "INSERT OR IGNORE"} INTO notice_delivery (event_id, user_id, channel, payload, next_attempt_at, create_time) VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
+					{ replacements: rows.flatMap(r => [r.eventId, r.userId, r.channel, r.payload, now, now]) },
+				);
+			},
+
+			/**
+			 * Sends what is due. A delivery is claimed by pushing its next attempt a minute ahead (so two nodes never
+			 * send it at once), then marked delivered, given up (a permanent refusal, or ten failures), or
+			 * rescheduled with exponential back-off.
+			 */
+			async deliverDue(this: NoticeThis): Promise<void> {
+				const db = this.adapter.db;
+				const due = await db.query<{ id: number; event_id: string; channel: string; payload: string; attempts: number }>(
+					"SELECT id, event_id, channel, payload, attempts FROM notice_delivery WHERE state = 0 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 50",
+					{ replacements: [Date.now()], type: QueryTypes.SELECT },
+				);
+				await Promise.all(due.map(async d => {
+					const [, claimed] = await db.query("UPDATE notice_delivery SET next_attempt_at = ? WHERE id = ? AND state = 0 AND next_attempt_at <= ?", { replacements: [Date.now() + 60_000, d.id, Date.now()], type: QueryTypes.UPDATE });
+					if (!claimed) return;
+					let result: DeliveryResult;
+					if (d.channel === "webhook" && config.noticeWebhookUrl) {
+						const event = JSON.parse(d.payload) as DomainEvent;
+						result = await sendWebhook(config.noticeWebhookUrl, config.noticeWebhookSecret, d.payload, event.eventId, event.type);
+					} else if (d.channel === "wechat" && this.wechat) {
+						const m = JSON.parse(d.payload) as { openid: string; page: string; data: Record<string, string> };
+						result = await this.wechat.send(m.openid, m.page, m.data);
+					} else {
+						result = { ok: false, permanent: true, error: `channel ${d.channel} is not configured` };
+					}
+					const attempts = Number(d.attempts) + 1;
+					if (result.ok) {
+						await db.query("UPDATE notice_delivery SET state = 1, attempts = ?, last_error = NULL WHERE id = ?", { replacements: [attempts, d.id] });
+					} else if (result.permanent || attempts >= 10) {
+						await db.query("UPDATE notice_delivery SET state = 2, attempts = ?, last_error = ? WHERE id = ?", { replacements: [attempts, result.error.slice(0, 255), d.id] });
+					} else {
+						const delay = Math.min(600_000, config.noticeRetryBaseMs * 2 ** (attempts - 1));
+						await db.query("UPDATE notice_delivery SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?", { replacements: [attempts, Date.now() + delay, result.error.slice(0, 255), d.id] });
+					}
+				}));
 			},
 
 			async lotteryOf(this: NoticeThis, lotteryId: number): Promise<LotteryAggregate | null> {
@@ -137,12 +205,19 @@ export function createNoticeService(config: Config): ServiceSchema<ServiceSettin
 		},
 
 		created(this: NoticeThis) {
+			this.wechat = config.wxAppId && config.wxSecret && config.wxNoticeTemplateId ? new WeChatSubscribe(config.wxApiBase, config.wxAppId, config.wxSecret, config.wxNoticeTemplateId) : null;
+			this.deliveryTimer = null;
+			this.delivering = null;
 			this.consumer = null;
 			this.retryTimer = null;
 			this.stopping = false;
 		},
 
 		async started(this: NoticeThis) {
+			this.deliveryTimer = setInterval(() => {
+				if (this.delivering) return;
+				this.delivering = this.deliverDue().catch(err => this.logger.warn({ err }, "notice deliveries failed")).finally(() => (this.delivering = null));
+			}, Math.max(50, Math.min(500, config.noticeRetryBaseMs)));
 			if (!config.kafkaBrokers) return;
 			const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.namespace || "lottery"}-notice`, topic: config.kafkaTopic });
 			// Kafka may be down when the node starts: keep trying in the background instead of failing the node.
@@ -173,6 +248,8 @@ export function createNoticeService(config: Config): ServiceSchema<ServiceSettin
 		async stopped(this: NoticeThis) {
 			this.stopping = true;
 			if (this.retryTimer) clearTimeout(this.retryTimer);
+			if (this.deliveryTimer) clearInterval(this.deliveryTimer);
+			await this.delivering;
 			await this.consumer?.disconnect().catch(() => undefined);
 		},
 	};

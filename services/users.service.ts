@@ -245,6 +245,17 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				},
 			},
 
+			/** The WeChat openids of those users who signed in with WeChat (for subscription messages). */
+			wxOpenIds: {
+				visibility: "public",
+				params: { ids: { type: "array", items: id, max: 1000 } },
+				async handler(this: UsersThis, ctx: Ctx<{ ids: number[] }>): Promise<Array<{ userId: number; openid: string }>> {
+					if (!ctx.params.ids.length) return [];
+					const rows = await this.models.UserAuth.findAll({ where: { userId: ctx.params.ids, authType: WX_AUTH_TYPE }, attributes: ["userId", "authKey"] });
+					return rows.map(r => ({ userId: Number(r.userId), openid: r.authKey }));
+				},
+			},
+
 			/** A sponsor by id for other services, or null when it no longer exists. */
 			getSponsor: {
 				visibility: "public",

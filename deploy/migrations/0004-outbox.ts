@@ -36,8 +36,27 @@ export const migration: Migration = {
 		// One notice per event per user: a redelivered event adds nothing.
 		await qi.addIndex("notice", ["event_id", "user_id"], { name: "uk_notice_event_user", unique: true });
 		await qi.addIndex("notice", ["user_id", "id"], { name: "idx_notice_user" });
+
+		// Deliveries to the outside (a signed webhook, WeChat subscription messages), retried by a worker so
+		// that a slow or failing receiver never holds up the event consumer.
+		await qi.createTable("notice_delivery", {
+			id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+			event_id: { type: DataTypes.STRING(36), allowNull: false },
+			user_id: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+			channel: { type: DataTypes.STRING(16), allowNull: false },
+			payload: { type: DataTypes.TEXT, allowNull: false },
+			// 0 pending, 1 delivered, 2 given up (refused for good, or out of attempts)
+			state: { type: DataTypes.TINYINT, allowNull: false, defaultValue: 0 },
+			attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+			next_attempt_at: { type: DataTypes.BIGINT, allowNull: false },
+			last_error: { type: DataTypes.STRING(255), allowNull: true },
+			create_time: { type: DataTypes.BIGINT, allowNull: false },
+		}, tableOptions);
+		await qi.addIndex("notice_delivery", ["event_id", "user_id", "channel"], { name: "uk_delivery_event_user_channel", unique: true });
+		await qi.addIndex("notice_delivery", ["state", "next_attempt_at"], { name: "idx_delivery_due" });
 	},
 	async down(qi: QueryInterface) {
+		await qi.dropTable("notice_delivery");
 		await qi.dropTable("notice");
 		await qi.dropTable("outbox");
 	},
