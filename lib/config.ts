@@ -45,6 +45,9 @@ export interface Config {
 	noticeWebhookUrl: string | null;
 	noticeWebhookSecret: string;
 	noticeRetryBaseMs: number;
+	logKafkaBrokers: string[] | null;
+	logKafkaTopic: string;
+	logKafkaBuffer: number;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
@@ -58,7 +61,7 @@ export const ENV_VARS = [
 	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
 	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
 	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN", "WX_NOTICE_TEMPLATE_ID", "NOTICE_WEBHOOK_URL",
-	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS",
+	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS", "LOG_KAFKA_BROKERS", "LOG_KAFKA_TOPIC", "LOG_KAFKA_BUFFER",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -137,5 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		noticeWebhookUrl: str(env, "NOTICE_WEBHOOK_URL"),
 		noticeWebhookSecret: str(env, "NOTICE_WEBHOOK_SECRET") ?? "",
 		noticeRetryBaseMs: int(env, "NOTICE_RETRY_BASE_MS", 1000, 10),
+		logKafkaBrokers: str(env, "LOG_KAFKA_BROKERS")?.split(",").map(b => b.trim()).filter(Boolean) ?? null,
+		logKafkaTopic: str(env, "LOG_KAFKA_TOPIC") ?? "lottery-log",
+		logKafkaBuffer: int(env, "LOG_KAFKA_BUFFER", 10_000, 1),
 	};
 }

@@ -21,8 +21,8 @@ export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: C
 };
 
 /** A broker running the services the configuration names (all of them by default). Not started yet. */
-export function createNode(config: Config, overrides: Partial<BrokerOptions> = {}): ServiceBroker {
-	const broker = new ServiceBroker({ ...buildBrokerOptions(config), ...overrides });
+export function createNode(config: Config, overrides: Partial<BrokerOptions> = {}, extras: Parameters<typeof buildBrokerOptions>[1] = {}): ServiceBroker {
+	const broker = new ServiceBroker({ ...buildBrokerOptions(config, extras), ...overrides });
 	const names = config.services ?? [...ALL_SERVICES];
 	for (const name of names) broker.createService(SERVICE_FACTORIES[name as keyof typeof SERVICE_FACTORIES](config));
 	return broker;

@@ -4,7 +4,6 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { buildBrokerOptions } from "../../moleculer.config";
 import { loadConfig } from "../../lib/config";
 import { createNode } from "../../lib/node";
 import { client } from "../support/system";
@@ -22,7 +21,7 @@ describe("logs", () => {
 			buffer = parts.pop() ?? "";
 			lines.push(...parts.filter(Boolean));
 		});
-		const broker = createNode(config, { logger: buildBrokerOptions(config, { logDestination: out }).logger, skipProcessEventRegistration: true });
+		const broker = createNode(config, { skipProcessEventRegistration: true }, { logDestination: out });
 		await broker.start();
 		try {
 			const port = ((broker.getLocalService("api") as unknown as { server: Server }).server.address() as AddressInfo).port;

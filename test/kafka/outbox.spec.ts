@@ -3,6 +3,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { ensureTopic } from "../../lib/kafka";
+import { loadConfig } from "../../lib/config";
+import { KafkaLogShipper } from "../../lib/log-shipper";
+import { createNode } from "../../lib/node";
 import { createLottery, L, nowSec, prize } from "../support/lottery";
 import { client, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
 
@@ -123,5 +126,52 @@ describe("domain events through Kafka", () => {
 		expect(won[0].body.data.list.find((n: any) => n.type === "prize.won").content).toContain("Bike");
 		for (const l of lists) expect(l.body.data.list.filter((n: any) => n.lotteryId === id)).toHaveLength(1);
 		expect((await inbox(owner.token)).body.data.list.some((n: any) => n.lotteryId === id && n.title === "Your lottery was drawn")).toBe(true);
+	});
+
+	it("ships the nodes' log lines to the log topic, request ids and all, without a secret in them", async () => {
+		const logTopic = `lottery-log-test-${process.pid}-${Date.now()}`;
+		const config = loadConfig({
+			PORT: "0", LOG_LEVEL: "info", JWT_SECRET: "ship-secret", DATA_DIR: `/tmp/lottery-logship-${process.pid}`, NODE_ID: "shipping-node",
+			LOG_KAFKA_BROKERS: `127.0.0.1:${port}`, LOG_KAFKA_TOPIC: logTopic,
+		});
+		const quiet = new (require("node:stream").Writable)({ write: (_c: unknown, _e: unknown, cb: () => void) => cb() });
+		const node = createNode(config, { skipProcessEventRegistration: true }, { logDestination: quiet });
+		await node.start();
+		const nodePort = ((node.getLocalService("api") as unknown as { server: import("node:http").Server }).server.address() as import("node:net").AddressInfo).port;
+		const res = await fetch(`http://127.0.0.1:${nodePort}/usercenter/v1/user/register`, { method: "POST", headers: { "Content-Type": "application/json", "X-Request-ID": "ship-req-1" }, body: JSON.stringify({ mobile: "13612345678", password: "Very-Secret-1" }) });
+		expect(res.status).toBe(200);
+
+		const kafka = new Kafka({ clientId: "log-reader", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
+		await ensureTopic(kafka, logTopic, 1);
+		const reader = kafka.consumer({ groupId: `log-reader-${process.pid}` });
+		const lines: Array<Record<string, unknown>> = [];
+		await reader.connect();
+		await reader.subscribe({ topic: logTopic, fromBeginning: true });
+		await reader.run({ eachMessage: async ({ message }) => { lines.push(JSON.parse(message.value!.toString())); } });
+		try {
+			await waitFor(() => lines.some(l => l.requestId === "ship-req-1" && l.msg === "user registered"), 60_000, "the shipped line");
+			const line = lines.find(l => l.requestId === "ship-req-1" && l.msg === "user registered")!;
+			expect(line).toMatchObject({ nodeID: "shipping-node", svc: "users", level: "info" });
+			expect(typeof line.time).toBe("string");
+			expect(JSON.stringify(lines)).not.toContain("Very-Secret-1");
+		} finally {
+			await reader.disconnect();
+			await node.stop();
+		}
+	});
+
+	it("drops and counts lines rather than slow anyone down when Kafka cannot be reached", async () => {
+		const shipper = new KafkaLogShipper(["127.0.0.1:9"], "nowhere", 50);
+		const started = process.hrtime.bigint();
+		for (let i = 0; i < 1000; i++) shipper.write(`{"msg":"line ${i}"}\n`);
+		const ms = Number(process.hrtime.bigint() - started) / 1e6;
+		expect(ms).toBeLessThan(500);
+		await shipper.flush();
+		const stats = shipper.stats();
+		expect(stats.buffered).toBe(50);
+		expect(stats.dropped).toBe(950);
+		expect(stats.shipped).toBe(0);
+		expect(stats.failures).toBeGreaterThanOrEqual(1);
+		await shipper.close();
 	});
 });
