@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { ALL_SERVICES, ENV_VARS } from "../../lib/config";
+import { ALL_SERVICES, ENV_VARS, loadConfig } from "../../lib/config";
 
 const root = path.resolve(__dirname, "../..");
 const read = (f: string) => fs.readFileSync(path.join(root, f), "utf8");
@@ -25,6 +25,35 @@ describe("deployment files", () => {
 		expect(env.networks.lottery.name).toBe("lottery");
 	});
 
+	it("docker-compose-env.yml runs Apache Kafka in KRaft mode and the log pipeline of the seed", () => {
+		const env = compose("docker-compose-env.yml");
+		const kafka = env.services.kafka;
+		expect(kafka.image).toMatch(/^apache\/kafka:(3\.9|4\.)/);
+		expect(kafka.environment.KAFKA_PROCESS_ROLES).toBe("broker,controller");
+		expect(kafka.environment.KAFKA_ADVERTISED_LISTENERS).toContain("kafka:9092");
+		for (const s of ["elasticsearch", "kibana", "go-stash", "filebeat"]) expect(env.services[s]).toBeDefined();
+		expect(env.services["go-stash"].volumes[0]).toContain("deploy/go-stash/config.yaml");
+		expect(env.services.filebeat.volumes[0]).toContain("deploy/filebeat/filebeat.yml");
+	});
+
+	it("Filebeat and go-stash agree with the nodes on the log topic and fields", () => {
+		const topic = loadConfig({}).logKafkaTopic;
+		const filebeat = YAML.parse(read("deploy/filebeat/filebeat.yml"));
+		expect(filebeat["output.kafka"].topic).toBe(topic);
+		expect(filebeat["output.kafka"].hosts).toEqual(["kafka:9092"]);
+		const decode = filebeat["filebeat.inputs"][0].processors.find((p: Record<string, unknown>) => p.decode_json_fields);
+		expect(decode.decode_json_fields.fields).toEqual(["message"]);
+		const stash = YAML.parse(read("deploy/go-stash/config.yaml"));
+		const cluster = stash.Clusters[0];
+		expect(cluster.Input.Kafka.Topics).toEqual([topic]);
+		expect(cluster.Output.ElasticSearch.Index).toMatch(/\{\{yyyy-MM-dd\}\}/);
+		// go-stash moves our pino `msg` to `message`; level, requestId, nodeID, svc pass through as they are
+		expect(cluster.Filters.find((f: Record<string, unknown>) => f.Action === "transfer")).toMatchObject({ Field: "msg", Target: "message" });
+		for (const f of cluster.Filters.filter((x: Record<string, unknown>) => x.Action === "remove_field")) {
+			for (const kept of ["level", "requestId", "nodeID", "svc", "time"]) expect(f.Fields).not.toContain(kept);
+		}
+	});
+
 	it("docker-compose.yml runs one image as a gateway node and service nodes over the Redis transporter", () => {
 		const app = compose("docker-compose.yml");
 		const roles = Object.entries(app.services).map(([name, s]) => ({ name, env: s.environment as Record<string, string>, s }));
@@ -33,6 +62,7 @@ describe("deployment files", () => {
 			expect(s.build).toBe(".");
 			expect(env.TRANSPORTER).toMatch(/^redis:\/\//);
 			expect(env.DB_URI).toMatch(/^mysql:\/\//);
+			expect(env.KAFKA_BROKERS).toBe("kafka:9092");
 			expect(env.NODE_ENV).toBe("production");
 			for (const svc of env.SERVICES.split(",")) {
 				expect(ALL_SERVICES).toContain(svc);
