@@ -113,4 +113,13 @@ describe(`notices (${process.env.TEST_BACKEND}, events through the outbox and Mo
 		expect(bad.status).toBe(403);
 		expect(await bad.text()).not.toContain("hello123");
 	});
+
+	it("adds nothing when an event is delivered again (consumers deduplicate by eventId)", async () => {
+		const me = await registerUser(api);
+		const event = { eventId: crypto.randomUUID(), type: "prize.won", version: 1, time: new Date().toISOString(), aggregateType: "lottery", aggregateId: "999999", data: { lotteryId: 999999, userId: me.id, prizeId: 1, level: 1 } };
+		for (let i = 0; i < 3; i++) await sys.gateway.emit("domain.prize.won", event);
+		await waitFor(async () => (await api.post("/notice/v1/notice/list", {}, me.token)).body.data.list.length > 0, 10_000, "the notice");
+		await new Promise(r => setTimeout(r, 500));
+		expect((await api.post("/notice/v1/notice/list", {}, me.token)).body.data.list).toHaveLength(1);
+	});
 });
