@@ -3,9 +3,7 @@ import path from "node:path";
 import mysql from "mysql2";
 import mysqlp from "mysql2/promise";
 import { newSeed, seedCommitment } from "../domain/draw";
-import { loadConfig } from "../lib/config";
-import { createSequelize, migrate } from "../lib/database";
-import { writeReport } from "./report";
+import { freshDatabase, writeReport } from "./report";
 
 /**
  * Draw a lottery of 1,000,000 participants and 100 prizes on MySQL, next to a raw streamed SELECT of the same
@@ -38,14 +36,7 @@ async function rawStreamedSelect(uri: string, lotteryId: number): Promise<number
 }
 
 async function main(): Promise<void> {
-	const admin = await mysqlp.createConnection(SERVER);
-	await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
-	await admin.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4`);
-	await admin.end();
-	const uri = `${SERVER}/${DB}`;
-	const sequelize = createSequelize(loadConfig({ DB_URI: uri }));
-	await migrate(sequelize);
-	await sequelize.close();
+	const uri = await freshDatabase(SERVER, DB);
 
 	const conn = await mysqlp.createConnection(uri);
 	const now = Math.floor(Date.now() / 1000);

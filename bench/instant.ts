@@ -5,9 +5,7 @@ import autocannon from "autocannon";
 import Redis from "ioredis";
 import mysqlp from "mysql2/promise";
 import { issueToken } from "../domain/token";
-import { loadConfig } from "../lib/config";
-import { createSequelize, migrate } from "../lib/database";
-import { writeReport } from "./report";
+import { freshDatabase, writeReport } from "./report";
 
 /**
  * Instant lottery under load, cluster mode through the gateway: a gateway node and a service node (two
@@ -61,14 +59,7 @@ async function rawInserts(uri: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-	const admin = await mysqlp.createConnection(SERVER);
-	await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
-	await admin.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4`);
-	await admin.end();
-	const uri = `${SERVER}/${DB}`;
-	const sequelize = createSequelize(loadConfig({ DB_URI: uri }));
-	await migrate(sequelize);
-	await sequelize.close();
+	const uri = await freshDatabase(SERVER, DB);
 
 	const conn = await mysqlp.createConnection(uri);
 	const users = Array.from({ length: USERS + 1 }, (_, i) => [null, "", `bench${i}`, new Date(), new Date()]);

@@ -1,4 +1,7 @@
 import fs from "node:fs";
+import mysqlp from "mysql2/promise";
+import { loadConfig } from "../lib/config";
+import { createSequelize, migrate } from "../lib/database";
 import os from "node:os";
 import path from "node:path";
 
@@ -15,4 +18,17 @@ export function writeReport(key: string, title: string, lines: string[]): void {
 	const j = doc.indexOf(end);
 	doc = i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
 	fs.writeFileSync(FILE, doc);
+}
+
+/** Drops and recreates a benchmark database on `server` with the current schema; returns its URI. */
+export async function freshDatabase(server: string, name: string): Promise<string> {
+	const admin = await mysqlp.createConnection(server);
+	await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+	await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
+	await admin.end();
+	const uri = `${server}/${name}`;
+	const sequelize = createSequelize(loadConfig({ DB_URI: uri }));
+	await migrate(sequelize);
+	await sequelize.close();
+	return uri;
 }

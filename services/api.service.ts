@@ -77,6 +77,7 @@ interface ApiThis extends Service {
 	accessLog(req: Req, status: number): void;
 	readiness(): Promise<{ ready: boolean; checks: Record<string, unknown> }>;
 	sendError(req: Req, res: Res, err: Error): void;
+	answerWeChat(req: Req & { query?: Record<string, string> }, res: Res, answer: string): void;
 }
 
 /** The REST gateway, configured from the node's environment. */
@@ -106,24 +107,10 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 		bodyParsers: { json: { limit: config.bodyLimit }, urlencoded: false },
 		aliases: {
 			"GET /"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
-				const q = req.query ?? {};
-				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
-					ok => {
-						res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain; charset=utf-8" });
-						res.end(ok ? String(q.echostr ?? "") : "invalid signature");
-					},
-					err => this.sendError(req, res, err),
-				);
+				this.answerWeChat(req, res, String(req.query?.echostr ?? ""));
 			},
 			"POST /"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
-				const q = req.query ?? {};
-				req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
-					ok => {
-						res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain; charset=utf-8" });
-						res.end(ok ? "success" : "invalid signature");
-					},
-					err => this.sendError(req, res, err),
-				);
+				this.answerWeChat(req, res, "success");
 			},
 		},
 	};
@@ -217,6 +204,18 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 			/** moleculer-web's own logs stack traces of every 5xx; ours (settings.onError) logs only the unexpected, once. */
 		errorHandler(this: ApiThis, req: Req, res: Res, err: Error): void {
 			this.sendError(req, res, err);
+		},
+
+		/** WeChat's callbacks: `answer` as plain text when the query's signature is WeChat's, 403 otherwise. */
+		answerWeChat(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res, answer: string): void {
+			const q = req.query ?? {};
+			req.$ctx!.call<boolean, object>("notice.verifyEvent", { signature: String(q.signature ?? ""), timestamp: String(q.timestamp ?? ""), nonce: String(q.nonce ?? "") }).then(
+				ok => {
+					res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain; charset=utf-8" });
+					res.end(ok ? answer : "invalid signature");
+				},
+				err => this.sendError(req, res, err),
+			);
 		},
 
 		clientIp(this: ApiThis, req: Req): string {

@@ -41,6 +41,7 @@ interface DrawThis extends Service, DbServiceThis {
 	dbStocks(lotteryId: number, transaction?: Transaction): Promise<PoolStocks>;
 	takeFromPool(lotteryId: number, prizeId: number, transaction: Transaction): Promise<boolean>;
 	auditor(ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate>;
+	drawnLottery(lotteryId: number): Promise<import("../models").LotteryRow>;
 }
 
 /**
@@ -76,9 +77,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				auth: "optional",
 				params: { lotteryId: id },
 				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
-					const lottery = await this.models.Lottery.findByPk(ctx.params.lotteryId);
-					if (!lottery || lottery.state === LotteryState.DRAFT) throw notFound("lottery");
-					if (lottery.state !== LotteryState.ANNOUNCED) throw new AppError("LOTTERY_NOT_DRAWN");
+					const lottery = await this.drawnLottery(ctx.params.lotteryId);
 					const prizes = await this.models.Prize.findAll({ where: { lotteryId: lottery.id }, order: [["level", "ASC"]] });
 					const levelOf = new Map(prizes.map(p => [Number(p.id), p.level]));
 					const winners = await this.models.Participation.findAll({ where: { lotteryId: lottery.id, isWon: 1 }, attributes: ["userId", "prizeId"] });
@@ -104,9 +103,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				auth: "optional",
 				params: { lotteryId: id, afterUserId: optInt(0, Number.MAX_SAFE_INTEGER), limit: optInt(1, 10_000) },
 				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number; afterUserId?: number; limit?: number }>) {
-					const lottery = await this.models.Lottery.findByPk(ctx.params.lotteryId, { attributes: ["id", "state"] });
-					if (!lottery || lottery.state === LotteryState.DRAFT) throw notFound("lottery");
-					if (lottery.state !== LotteryState.ANNOUNCED) throw new AppError("LOTTERY_NOT_DRAWN");
+					const lottery = await this.drawnLottery(ctx.params.lotteryId);
 					const limit = ctx.params.limit ?? 1000;
 					const rows = await this.models.Participation.findAll({
 						where: { lotteryId: lottery.id, userId: { [Op.gt]: ctx.params.afterUserId ?? 0 } },
@@ -346,6 +343,14 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 					got = await this.pool.take(lotteryId, prizeId);
 				}
 				return got === 1;
+			},
+
+			/** The lottery, once drawn: its proof and frozen list are public from then on. */
+			async drawnLottery(this: DrawThis, lotteryId: number) {
+				const lottery = await this.models.Lottery.findByPk(lotteryId);
+				if (!lottery || lottery.state === LotteryState.DRAFT) throw notFound("lottery");
+				if (lottery.state !== LotteryState.ANNOUNCED) throw new AppError("LOTTERY_NOT_DRAWN");
+				return lottery;
 			},
 
 			async auditor(this: DrawThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { webhookSignature } from "../../lib/notice-channels";
 import { createLottery, L, nowSec, prize } from "../support/lottery";
 import { client, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
+import { waitFor } from "../support/wait";
 import { startFakeWeChat, type FakeWeChat } from "../support/wechat-server";
 
 /** A deployment's webhook receiver: answers with the statuses it is told to, in turn. */
@@ -22,14 +23,6 @@ async function startWebhook(statuses: number[]) {
 	return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, close: () => new Promise<void>(r => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, ms: number, what: string) {
-	const until = Date.now() + ms;
-	while (Date.now() < until) {
-		if (await check()) return;
-		await new Promise(r => setTimeout(r, 100));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}
 
 describe(`notices (${process.env.TEST_BACKEND}, events through the outbox and Moleculer)`, () => {
 	let sys: TestSystem;

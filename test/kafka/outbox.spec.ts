@@ -8,6 +8,7 @@ import { KafkaLogShipper } from "../../lib/log-shipper";
 import { createNode } from "../../lib/node";
 import { createLottery, L, nowSec, prize } from "../support/lottery";
 import { client, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
+import { waitFor } from "../support/wait";
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, "../..");
@@ -61,14 +62,6 @@ describe("domain events through Kafka", () => {
 		return rows as never;
 	}
 
-	async function waitFor(check: () => Promise<boolean> | boolean, ms: number, what: string) {
-		const until = Date.now() + ms;
-		while (Date.now() < until) {
-			if (await check()) return;
-			await new Promise(r => setTimeout(r, 100));
-		}
-		throw new Error(`timed out waiting for ${what}`);
-	}
 
 	it("loses no event while the broker is down, and delivers each once, in order per lottery", async () => {
 		const owner = await registerUser(api);
