@@ -80,6 +80,10 @@ export function buildBrokerOptions(config: Config, extras: { logDestination?: No
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		registry: { strategy: "RoundRobin", preferLocal: true },
 		circuitBreaker: { enabled: false },
+		// METRICS_PORT: Moleculer's metrics and ours (lib/metrics.ts) in Prometheus' format, one endpoint per node.
+		metrics: config.metricsPort === null
+			? { enabled: false }
+			: { enabled: true, reporter: { type: "Prometheus", options: { port: config.metricsPort, host: config.host, path: "/metrics" } } },
 		errorRegenerator: new AppErrorRegenerator(),
 		middlewares: shipper ? [RequestContextMiddleware, shipperLifecycle] : [RequestContextMiddleware],
 		validator: true,

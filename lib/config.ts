@@ -48,6 +48,7 @@ export interface Config {
 	logKafkaBrokers: string[] | null;
 	logKafkaTopic: string;
 	logKafkaBuffer: number;
+	metricsPort: number | null;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
@@ -61,7 +62,7 @@ export const ENV_VARS = [
 	"NODE_ID", "JWT_SECRET", "JWT_EXPIRE", "LOG_LEVEL", "REQUEST_TIMEOUT", "BODY_LIMIT", "CORS_ORIGINS", "TRUST_PROXY",
 	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
 	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN", "WX_NOTICE_TEMPLATE_ID", "NOTICE_WEBHOOK_URL",
-	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS", "LOG_KAFKA_BROKERS", "LOG_KAFKA_TOPIC", "LOG_KAFKA_BUFFER",
+	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS", "LOG_KAFKA_BROKERS", "LOG_KAFKA_TOPIC", "LOG_KAFKA_BUFFER", "METRICS_PORT",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -143,5 +144,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		logKafkaBrokers: str(env, "LOG_KAFKA_BROKERS")?.split(",").map(b => b.trim()).filter(Boolean) ?? null,
 		logKafkaTopic: str(env, "LOG_KAFKA_TOPIC") ?? "lottery-log",
 		logKafkaBuffer: int(env, "LOG_KAFKA_BUFFER", 10_000, 1),
+		metricsPort: str(env, "METRICS_PORT") === null ? null : int(env, "METRICS_PORT", 3030),
 	};
 }

@@ -7,6 +7,7 @@ import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRe
 import type { Config } from "../lib/config";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
 import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
+import { countMetric } from "../lib/metrics";
 import { recordEvents } from "../lib/outbox";
 import { callerId, type Ctx } from "../lib/meta";
 import { PrizePool, type PoolStocks } from "../lib/prize-pool";
@@ -233,6 +234,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 
 			async announce(this: DrawThis, outcome: DrawOutcome): Promise<void> {
 				this.logger.info({ lotteryId: outcome.lotteryId, participants: outcome.participantCount, winners: outcome.winners.length }, "lottery drawn");
+				countMetric(this.broker, "draws");
 				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`], ["lottery.openList*", "lottery.openPage*"]);
 				await this.broker.emit("lottery.drawn", {
 					lotteryId: outcome.lotteryId,
@@ -302,6 +304,9 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				}
 				// (The pool said yes and the database no? Then the pool was ahead of the truth, and its take moved it back.)
 				this.scheduleChain(lotteryId);
+				countMetric(this.broker, "participations", { kind: "instant" });
+				countMetric(this.broker, "instantOutcomes", { won: prizeId ? "true" : "false" });
+				if (candidate && !prizeId) countMetric(this.broker, "poolRefusals");
 				if (prizeId) await this.cleanCache("lottery", [`lottery.get:${lotteryId}`]);
 				ctx.emit("lottery.participated", { lotteryId, userId, instant: true, prizeId });
 				if (!prizeId) return { prizeId: 0, prize: null };

@@ -10,6 +10,7 @@ import {
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx } from "../lib/meta";
+import { countMetric } from "../lib/metrics";
 import { recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -426,6 +427,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
 						throw err;
 					}
+					countMetric(this.broker, "participations", { kind: "scheduled" });
 					ctx.emit("lottery.participated", { lotteryId, userId, participantCount: count });
 					// The draw service draws a type-2 lottery as soon as its joinNumber-th participant is in.
 					if (reached) ctx.emit("lottery.joinTargetReached", { lotteryId, participantCount: count });

@@ -1,6 +1,7 @@
 import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../lib/config";
 import { createKafka, KafkaSink } from "../lib/kafka";
+import { setMetric } from "../lib/metrics";
 import { OutboxRelay, type EventSink, type OutboxRow } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 
@@ -56,6 +57,8 @@ export function createOutboxService(config: Config): ServiceSchema<ServiceSettin
 						this.pauseUntil = Date.now() + Math.min(10_000, 200 * 2 ** Math.min(this.failures, 6));
 						if (this.failures === 1 || this.failures % 20 === 0) this.logger.warn({ err: (err as Error).message, failures: this.failures }, "outbox relay could not publish; retrying");
 					} finally {
+						// the backlog gauge matters most while Kafka is away
+						if (this.broker.isMetricsEnabled()) await this.relay.status().then(s => setMetric(this.broker, "outboxPending", s.pending), () => undefined);
 						this.running = null;
 					}
 				})();
