@@ -3,7 +3,7 @@ import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Op, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import { GENESIS_HASH, instantOutcome, rollInstant, verifyInstantChain } from "../domain/draw";
 import { AppError, forbidden, notFound } from "../domain/errors";
-import { AnnounceType, LotteryState, prizeProbability, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
+import { AnnounceType, LotteryState, prizeProbability, STATE_NAMES, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
 import type { Config } from "../lib/config";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
 import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
@@ -154,6 +154,49 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				visibility: "public",
 				async handler(this: DrawThis): Promise<void> {
 					await this.tick();
+				},
+			},
+
+			/** A lottery as an operator sees it: state, participants, prizes and stock, the draw's progress, the commitment. */
+			status: {
+				visibility: "public",
+				params: { lotteryId: id },
+				async handler(this: DrawThis, ctx: Ctx<{ lotteryId: number }>) {
+					const l = await this.models.Lottery.findByPk(ctx.params.lotteryId);
+					if (!l) throw notFound("lottery");
+					const [participants, winners, prizes] = await Promise.all([
+						this.models.Participation.count({ where: { lotteryId: l.id } }),
+						this.models.Participation.count({ where: { lotteryId: l.id, isWon: 1 } }),
+						this.models.Prize.findAll({ where: { lotteryId: l.id }, order: [["level", "ASC"]] }),
+					]);
+					return {
+						id: Number(l.id), name: l.name, state: STATE_NAMES[l.state] ?? String(l.state), announceType: l.announceType,
+						announceTime: Number(l.announceTime), joinNumber: l.joinNumber, participants, winners,
+						prizes: prizes.map(p => ({ id: Number(p.id), level: p.level, name: p.name, count: p.count, stock: p.stock, probability: p.probability })),
+						draw: { owner: l.drawOwner, leaseUntil: l.drawLeaseUntil ? Number(l.drawLeaseUntil) : null, attempts: l.drawAttempts, error: l.drawError, algorithm: l.drawAlgorithm },
+						seedCommitment: l.seedCommitment,
+					};
+				},
+			},
+
+			/** Lotteries by state, participations, and draws and instant outcomes in the last hour. */
+			stats: {
+				visibility: "public",
+				async handler(this: DrawThis) {
+					const db = this.adapter.db;
+					const hourAgo = nowSec() - 3600;
+					const byState = await db.query<{ state: number; n: number }>("SELECT state, COUNT(*) AS n FROM lottery GROUP BY state", { type: QueryTypes.SELECT });
+					const [[p], [d], [i]] = await Promise.all([
+						db.query<{ n: number }>("SELECT COUNT(*) AS n FROM lottery_participation", { type: QueryTypes.SELECT }),
+						db.query<{ n: number }>("SELECT COUNT(*) AS n FROM lottery WHERE state = ? AND announced_time >= ?", { replacements: [LotteryState.ANNOUNCED, hourAgo], type: QueryTypes.SELECT }),
+						db.query<{ n: number; won: number }>("SELECT COUNT(*) AS n, SUM(CASE WHEN prize_id > 0 THEN 1 ELSE 0 END) AS won FROM instant_draw_log WHERE draw_time >= ?", { replacements: [hourAgo], type: QueryTypes.SELECT }),
+					]);
+					return {
+						lotteries: Object.fromEntries(byState.map(r => [STATE_NAMES[Number(r.state)] ?? String(r.state), Number(r.n)])),
+						participations: Number(p.n),
+						drawsLastHour: Number(d.n),
+						instantLastHour: { outcomes: Number(i.n), won: Number(i.won ?? 0) },
+					};
 				},
 			},
 

@@ -245,6 +245,14 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				},
 			},
 
+			/** How many accounts exist (for the operator console's `stats`). */
+			count: {
+				visibility: "public",
+				async handler(this: UsersThis): Promise<number> {
+					return this.models.User.count();
+				},
+			},
+
 			/** The WeChat openids of those users who signed in with WeChat (for subscription messages). */
 			wxOpenIds: {
 				visibility: "public",
