@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
-import path from "node:path";
 import autocannon from "autocannon";
 import Redis from "ioredis";
 import mysqlp from "mysql2/promise";
 import { issueToken } from "../domain/token";
-import { freshDatabase, writeReport } from "./report";
+import { freePort, freshDatabase, startNode, waitReady, writeReport } from "./report";
 
 /**
  * Instant lottery under load, cluster mode through the gateway: a gateway node and a service node (two
@@ -19,28 +16,6 @@ const DB = "lt_bench_instant";
 const USERS = Number(process.env.BENCH_USERS ?? 20_000);
 const CONNECTIONS = 200;
 const SECRET = "bench-secret-bench-secret-bench-secret";
-
-const freePort = () => new Promise<number>(resolve => {
-	const srv = net.createServer().listen(0, "127.0.0.1", () => {
-		const port = (srv.address() as net.AddressInfo).port;
-		srv.close(() => resolve(port));
-	});
-});
-
-function startNode(env: Record<string, string>): ChildProcess {
-	const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../server.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-	child.on("exit", code => { if (code) console.error(`node ${env.SERVICES} exited with ${code}`); });
-	return child;
-}
-
-async function waitReady(base: string): Promise<void> {
-	for (let i = 0; i < 300; i++) {
-		const ok = await fetch(`${base}/ready`).then(r => r.ok, () => false);
-		if (ok) return;
-		await new Promise(r => setTimeout(r, 200));
-	}
-	throw new Error("the gateway never became ready");
-}
 
 async function rawInserts(uri: string): Promise<number> {
 	const pool = mysqlp.createPool({ uri, connectionLimit: 50 });

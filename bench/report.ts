@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import mysqlp from "mysql2/promise";
 import { loadConfig } from "../lib/config";
 import { createSequelize, migrate } from "../lib/database";
@@ -32,3 +34,28 @@ export async function freshDatabase(server: string, name: string): Promise<strin
 	await sequelize.close();
 	return uri;
 }
+
+/** A free TCP port on 127.0.0.1. */
+export const freePort = () => new Promise<number>(resolve => {
+	const srv = net.createServer().listen(0, "127.0.0.1", () => {
+		const port = (srv.address() as net.AddressInfo).port;
+		srv.close(() => resolve(port));
+	});
+});
+
+/** A node process (server.ts) with the given environment. */
+export function startNode(env: Record<string, string>): ChildProcess {
+	const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../server.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+	child.on("exit", code => { if (code) console.error(`node ${env.SERVICES} exited with ${code}`); });
+	return child;
+}
+
+export async function waitReady(base: string): Promise<void> {
+	for (let i = 0; i < 300; i++) {
+		const ok = await fetch(`${base}/ready`).then(r => r.ok, () => false);
+		if (ok) return;
+		await new Promise(r => setTimeout(r, 200));
+	}
+	throw new Error("the gateway never became ready");
+}
+
