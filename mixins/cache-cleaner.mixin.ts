@@ -43,7 +43,10 @@ export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema
 			async cleanCache(this: { broker: import("moleculer").ServiceBroker }, service: string, keys: string[] = [], patterns: string[] = []) {
 				const what: CleanPayload = { ...(keys.length ? { keys } : {}), ...(patterns.length ? { patterns } : {}) };
 				// Locally first, so the caller's next read is already fresh; then everywhere else.
-				if (this.broker.cacher) await dropLocal(this.broker.cacher, service, what);
+				const cacher = this.broker.cacher;
+				if (cacher) await dropLocal(cacher, service, what);
+				// A Redis cacher is one cache for every node: dropping the keys once was enough.
+				if (cacher?.constructor.name === "RedisCacher") return;
 				await this.broker.broadcast(`cache.clean.${service}`, what);
 			},
 		},

@@ -278,7 +278,8 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 			async announce(this: DrawThis, outcome: DrawOutcome): Promise<void> {
 				this.logger.info({ lotteryId: outcome.lotteryId, participants: outcome.participantCount, winners: outcome.winners.length }, "lottery drawn");
 				countMetric(this.broker, "draws");
-				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`], ["lottery.openList*", "lottery.openPage*"]);
+				const winners = outcome.winners.map(w => `lottery.userCounts:${w.userId}`);
+				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`, ...(winners.length <= 1000 ? winners : [])], ["lottery.openList*", "lottery.openPage*", ...(winners.length > 1000 ? ["lottery.userCounts:*"] : [])]);
 				await this.broker.emit("lottery.drawn", {
 					lotteryId: outcome.lotteryId,
 					announceType: outcome.announceType,
@@ -350,7 +351,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				countMetric(this.broker, "participations", { kind: "instant" });
 				countMetric(this.broker, "instantOutcomes", { won: prizeId ? "true" : "false" });
 				if (candidate && !prizeId) countMetric(this.broker, "poolRefusals");
-				if (prizeId) await this.cleanCache("lottery", [`lottery.get:${lotteryId}`]);
+				await this.cleanCache("lottery", [...(prizeId ? [`lottery.get:${lotteryId}`] : []), `lottery.userCounts:${userId}`]);
 				ctx.emit("lottery.participated", { lotteryId, userId, instant: true, prizeId });
 				if (!prizeId) return { prizeId: 0, prize: null };
 				const won = await this.models.Prize.findByPk(prizeId);

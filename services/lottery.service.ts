@@ -134,6 +134,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					});
 					const lotteryId = Number(lottery.id);
 					await this.lotteryChanged(lotteryId);
+					await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
 					ctx.emit("lottery.created", { lotteryId, userId, published: draft.publish });
 					if (draft.publish) ctx.emit("lottery.published", { lotteryId, announceType: draft.announceType, announceTime: draft.announceTime });
 					return { id: lotteryId };
@@ -202,6 +203,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						return c;
 					});
 					await this.lotteryChanged(ctx.params.id);
+					await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
 					ctx.emit("lottery.published", { lotteryId: ctx.params.id, announceType: published.announceType, announceTime: Number(published.announceTime) });
 					return {};
 				},
@@ -215,31 +217,26 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					const lotteryId = ctx.params.id;
 					// Operators may cancel any lottery not yet drawn; creators only one that nobody joined.
 					const admin = ctx.meta.user?.isAdmin === true;
-					// One conditional update: a participation (or a draw) that commits first makes it fail, and none can follow it.
-					const changed = await this.adapter.db.transaction(async t => {
-						const [n] = await this.models.Lottery.update(
-							{ state: LotteryState.CANCELLED, cancelTime: now() },
-							{
-								where: {
-									id: lotteryId,
-									state: [LotteryState.DRAFT, LotteryState.OPEN],
-									// instant outcomes reach participant_count a moment later: look at the rows themselves too
-									...(admin ? {} : { userId, participantCount: 0, [Op.and]: this.adapter.db.literal("NOT EXISTS (SELECT 1 FROM lottery_participation p WHERE p.lottery_id = lottery.id)") }),
-								},
-								transaction: t,
-							},
-						);
-						if (n) await recordEvent(this.adapter.db, t, "lottery.cancelled", { type: "lottery", id: lotteryId }, { lotteryId, by: userId, asOperator: admin });
-						return n;
-					});
-					if (!changed) {
-						const row = await this.models.Lottery.findByPk(lotteryId);
+					const db = this.adapter.db;
+					await db.transaction(async t => {
+						// The row's exclusive lock waits for every join in flight (they hold it shared, or exclusively
+						// for type 2) and keeps new ones out until this commits.
+						const row = await this.models.Lottery.findByPk(lotteryId, { transaction: t, lock: t.LOCK.UPDATE });
 						if (!row || (row.state === LotteryState.DRAFT && Number(row.userId) !== userId && !admin)) throw notFound("lottery");
 						if (Number(row.userId) !== userId && !admin) throw forbidden("only the creator may cancel a lottery");
 						if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
-						if (row.state === LotteryState.ANNOUNCED || row.state === LotteryState.DRAWING) throw new AppError("LOTTERY_ANNOUNCED");
-						throw new AppError("LOTTERY_HAS_PARTICIPANTS");
-					}
+						if (row.state !== LotteryState.DRAFT && row.state !== LotteryState.OPEN) throw new AppError("LOTTERY_ANNOUNCED");
+						if (!admin) {
+							// A locking read sees every committed participation, instant ones included.
+							const [joined] = await db.query<{ n: number }>(
+								`SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+								{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
+							);
+							if (Number(joined.n) > 0) throw new AppError("LOTTERY_HAS_PARTICIPANTS");
+						}
+						await row.update({ state: LotteryState.CANCELLED, cancelTime: now() }, { transaction: t });
+						await recordEvent(db, t, "lottery.cancelled", { type: "lottery", id: lotteryId }, { lotteryId, by: userId, asOperator: admin });
+					});
 					await this.lotteryChanged(lotteryId);
 					ctx.emit("lottery.cancelled", { lotteryId, userId });
 					return {};
@@ -399,34 +396,47 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					const { lotteryId } = ctx.params;
 					let reached = false;
 					let count = 0;
+					// The announce type never changes once a lottery can be joined, so the cached record may say which way.
+					const { lottery } = await this.visibleAggregate(ctx, lotteryId);
+					if (lottery.announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
+					const db = this.adapter.db;
 					try {
-						await this.adapter.db.transaction(async t => {
-							// The lottery's state is read here, in the transaction, never from a cache: the conditional
-							// increment locks the row, so no draw or cancel can slip between the check and the insert.
+						await db.transaction(async t => {
+							// The lottery's state is read here, in the transaction and on the locked row, never from a cache:
+							// no draw or cancel can slip between the check and the insert.
+							if (lottery.announceType === AnnounceType.AT_TIME) {
+								// Type 1 needs no count: a shared lock lets joins run side by side while keeping draws out.
+								const [row] = await db.query<{ state: number; announceType: number; announceTime: number }>(
+									`SELECT state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+									{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
+								);
+								if (!row || Number(row.state) !== LotteryState.OPEN || Number(row.announceType) !== AnnounceType.AT_TIME || !(Number(row.announceTime) > now())) {
+									return this.refuseParticipation(lotteryId, t);
+								}
+								await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
+								await recordEvent(db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId });
+								return;
+							}
+							// Type 2 counts exactly, on the row: the joinNumber-th participant is the last one in.
 							const [open] = await this.models.Lottery.update(
-								{ participantCount: this.adapter.db.literal("participant_count + 1") as unknown as number },
+								{ participantCount: db.literal("participant_count + 1") as unknown as number },
 								{
-									where: {
-										id: lotteryId,
-										state: LotteryState.OPEN,
-										announceType: [AnnounceType.AT_TIME, AnnounceType.AT_JOIN_NUMBER],
-										announceTime: { [Op.gt]: now() },
-										[Op.or]: [{ announceType: AnnounceType.AT_TIME }, { participantCount: { [Op.lt]: col("join_number") } }],
-									},
+									where: { id: lotteryId, state: LotteryState.OPEN, announceType: AnnounceType.AT_JOIN_NUMBER, announceTime: { [Op.gt]: now() }, participantCount: { [Op.lt]: col("join_number") } },
 									transaction: t,
 								},
 							);
 							if (!open) return this.refuseParticipation(lotteryId, t);
 							await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
-							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["participantCount", "joinNumber", "announceType"], transaction: t });
+							const row = await this.models.Lottery.findByPk(lotteryId, { attributes: ["participantCount", "joinNumber"], transaction: t });
 							count = row!.participantCount;
-							await recordEvent(this.adapter.db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId, participantCount: count });
-							reached = row!.announceType === AnnounceType.AT_JOIN_NUMBER && count >= row!.joinNumber;
+							await recordEvent(db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId, participantCount: count });
+							reached = count >= row!.joinNumber;
 						});
 					} catch (err) {
 						if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
 						throw err;
 					}
+					await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
 					countMetric(this.broker, "participations", { kind: "scheduled" });
 					ctx.emit("lottery.participated", { lotteryId, userId, participantCount: count });
 					// The draw service draws a type-2 lottery as soon as its joinNumber-th participant is in.
@@ -482,9 +492,10 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				},
 			},
 
-			/** The counters of users.detail. */
+			/** The counters of users.detail, cached per user and dropped when the user joins, creates or wins. */
 			userCounts: {
 				visibility: "public",
+				cache: { keys: ["userId"], ttl: 300 },
 				params: { userId: id },
 				async handler(this: LotteryThis, ctx: Ctx<{ userId: number }>): Promise<UserCounts> {
 					const { userId } = ctx.params;

@@ -74,7 +74,8 @@ describe("a cluster of node processes", () => {
 	it("balances over the replicas, survives one being killed under load without half-written data, and takes it back", async () => {
 		const owner = await registerUser(api);
 		const people = await Promise.all(Array.from({ length: 40 }, () => registerUser(api)));
-		const lotteryId = await createLottery(api, owner.token, { announceTime: nowSec() + 3600, prizes: [prize(1, { count: 5 })] });
+		// type 2 with a target far away: joins go through the exact counter on the lottery's row
+		const lotteryId = await createLottery(api, owner.token, { announceType: 2, joinNumber: 10_000, announceTime: nowSec() + 3600, prizes: [prize(1, { count: 5 })] });
 
 		// Warm-up: both replicas get calls.
 		for (const p of people.slice(0, 10)) expect((await api.post(`${L}/participation`, { lotteryId }, p.token)).status).toBe(200);

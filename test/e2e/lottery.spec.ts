@@ -176,7 +176,7 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 					api.post(`${L}/participation`, { lotteryId: id }, joiner.token),
 				]);
 				expect([cancel.status, join.status].filter(s => s === 200)).toHaveLength(1);
-				const [rows] = await sys.db.query("SELECT state, participant_count AS n FROM lottery WHERE id = ?", { replacements: [id] });
+				const [rows] = await sys.db.query("SELECT state, (SELECT COUNT(*) FROM lottery_participation p WHERE p.lottery_id = lottery.id) AS n FROM lottery WHERE id = ?", { replacements: [id] });
 				const row = (rows as Array<{ state: number; n: number }>)[0];
 				expect(Number(row.state) === 3 ? Number(row.n) === 0 : Number(row.n) === 1).toBe(true);
 			}
@@ -243,7 +243,7 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 			const results = await Promise.all(Array.from({ length: 8 }, () => api.post(`${L}/participation`, { lotteryId: id }, me.token)));
 			expect(results.filter(r => r.status === 200)).toHaveLength(1);
 			for (const r of results.filter(r => r.status !== 200)) expect(r.body).toEqual({ code: 500028, msg: "you have already joined this lottery" });
-			const [rows] = await sys.db.query("SELECT participant_count AS n FROM lottery WHERE id = ?", { replacements: [id] });
+			const [rows] = await sys.db.query("SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?", { replacements: [id] });
 			expect(Number((rows as Array<{ n: number }>)[0].n)).toBe(1);
 			expect((await api.post(`${L}/lotteryDetail`, { id }, me.token)).body.data.isParticipated).toBe(1);
 			expect((await api.post(`${L}/lotteryDetail`, { id }, owner.token)).body.data.isParticipated).toBe(0);
