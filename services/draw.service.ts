@@ -279,7 +279,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				this.logger.info({ lotteryId: outcome.lotteryId, participants: outcome.participantCount, winners: outcome.winners.length }, "lottery drawn");
 				countMetric(this.broker, "draws");
 				const winners = outcome.winners.map(w => `lottery.userCounts:${w.userId}`);
-				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`, ...(winners.length <= 1000 ? winners : [])], ["lottery.openList*", "lottery.openPage*", ...(winners.length > 1000 ? ["lottery.userCounts:*"] : [])]);
+				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`, ...(winners.length <= 1000 ? winners : [])], ["lottery.lotteryList*", ...(winners.length > 1000 ? ["lottery.userCounts:*"] : [])]);
 				await this.broker.emit("lottery.drawn", {
 					lotteryId: outcome.lotteryId,
 					announceType: outcome.announceType,

@@ -279,21 +279,35 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				},
 			},
 
+			/** Open lotteries, newest first, from a cursor. Cached; cleaned when any lottery changes. */
 			lotteryList: {
+				cache: { keys: ["lastId", "pageSize", "isSelected"], ttl: 60 },
 				params: { lastId: optInt(0, Number.MAX_SAFE_INTEGER), pageSize: optInt(0, 10_000), isSelected: optInt(0, 1) },
 				async handler(this: LotteryThis, ctx: Ctx<{ lastId?: number; pageSize?: number; isSelected?: number }>): Promise<{ list: LotteryView[] }> {
-					const list = await ctx.call<LotteryView[], object>("lottery.openList", { lastId: ctx.params.lastId || 0, pageSize: pageOf(ctx.params.pageSize), isSelected: ctx.params.isSelected ? 1 : 0 });
-					return { list };
+					const where: WhereOptions = {
+						state: LotteryState.OPEN,
+						...(ctx.params.isSelected ? { isSelected: 1 } : {}),
+						...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}),
+					};
+					const rows = await this.models.Lottery.findAll({ where, order: [["id", "DESC"]], limit: pageOf(ctx.params.pageSize) });
+					return { list: rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord)) };
 				},
 			},
 
+			/** The same by page (go-lottery's "slow" list); pages start at 1. Cached like lotteryList. */
 			lotteryListSlow: {
+				cache: { keys: ["pageIndex", "pageSize", "isSelected"], ttl: 60 },
 				params: { pageIndex: optInt(0, 1_000_000), pageSize: optInt(0, 10_000), isSelected: optInt(0, 1) },
 				async handler(this: LotteryThis, ctx: Ctx<{ pageIndex?: number; pageSize?: number; isSelected?: number }>): Promise<{ list: LotteryView[] }> {
 					const pageSize = pageOf(ctx.params.pageSize);
 					const page = Math.max(1, ctx.params.pageIndex || 1);
-					const list = await ctx.call<LotteryView[], object>("lottery.openPage", { offset: (page - 1) * pageSize, pageSize, isSelected: ctx.params.isSelected ? 1 : 0 });
-					return { list };
+					const rows = await this.models.Lottery.findAll({
+						where: { state: LotteryState.OPEN, ...(ctx.params.isSelected ? { isSelected: 1 } : {}) },
+						order: [["id", "DESC"]],
+						limit: pageSize,
+						offset: (page - 1) * pageSize,
+					});
+					return { list: rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord)) };
 				},
 			},
 
@@ -460,38 +474,6 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				},
 			},
 
-			/** Open lotteries, newest first, from a cursor (cached; cleaned when any lottery changes). */
-			openList: {
-				visibility: "public",
-				cache: { keys: ["lastId", "pageSize", "isSelected"], ttl: 60 },
-				params: { lastId: { type: "number", integer: true, min: 0 }, pageSize: { type: "number", integer: true, min: 1 }, isSelected: { type: "number", integer: true } },
-				async handler(this: LotteryThis, ctx: Ctx<{ lastId: number; pageSize: number; isSelected: number }>): Promise<LotteryView[]> {
-					const where: WhereOptions = {
-						state: LotteryState.OPEN,
-						...(ctx.params.isSelected ? { isSelected: 1 } : {}),
-						...(ctx.params.lastId ? { id: { [Op.lt]: ctx.params.lastId } } : {}),
-					};
-					const rows = await this.models.Lottery.findAll({ where, order: [["id", "DESC"]], limit: ctx.params.pageSize });
-					return rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord));
-				},
-			},
-
-			/** Open lotteries by page (go-lottery's "slow" list; cached like openList). */
-			openPage: {
-				visibility: "public",
-				cache: { keys: ["offset", "pageSize", "isSelected"], ttl: 60 },
-				params: { offset: { type: "number", integer: true, min: 0 }, pageSize: { type: "number", integer: true, min: 1 }, isSelected: { type: "number", integer: true } },
-				async handler(this: LotteryThis, ctx: Ctx<{ offset: number; pageSize: number; isSelected: number }>): Promise<LotteryView[]> {
-					const rows = await this.models.Lottery.findAll({
-						where: { state: LotteryState.OPEN, ...(ctx.params.isSelected ? { isSelected: 1 } : {}) },
-						order: [["id", "DESC"]],
-						limit: ctx.params.pageSize,
-						offset: ctx.params.offset,
-					});
-					return rows.map(r => toLotteryView(r.get({ plain: true }) as unknown as LotteryRecord));
-				},
-			},
-
 			/** The counters of users.detail, cached per user and dropped when the user joins, creates or wins. */
 			userCounts: {
 				visibility: "public",
@@ -564,7 +546,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 			/** Drops the lottery's cached record, and the cached lists when the set of open lotteries may have changed. */
 			async lotteryChanged(this: LotteryThis, lotteryId: number, lists = true): Promise<void> {
-				await this.cleanCache("lottery", [`lottery.get:${lotteryId}`], lists ? ["lottery.openList*", "lottery.openPage*"] : []);
+				await this.cleanCache("lottery", [`lottery.get:${lotteryId}`], lists ? ["lottery.lotteryList*"] : []);
 			},
 
 			async refuseParticipation(this: LotteryThis, lotteryId: number, t: Transaction): Promise<never> {
