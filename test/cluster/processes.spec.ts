@@ -121,7 +121,12 @@ describe("a cluster of node processes", () => {
 		start("lottery-b", "lottery,draw");
 		await waitFor(() => fetch(`http://127.0.0.1:${nodes["lottery-b"].metricsPort}/metrics`).then(r => r.ok, () => false), 60_000, "replica b to be back");
 		const more = await Promise.all(Array.from({ length: 8 }, () => registerUser(api)));
-		const second = await createLottery(api, owner.token, { announceTime: nowSec() + 3600 });
+		// The gateway learns of the returning node through its heartbeat: retry until the cluster has converged.
+		let second = 0;
+		await waitFor(async () => {
+			second = await createLottery(api, owner.token, { announceTime: nowSec() + 3600 }).catch(() => 0);
+			return second > 0;
+		}, 60_000, "a lottery to be created once the cluster settled");
 		await waitFor(async () => {
 			for (const p of more.splice(0, 1)) await api.post(`${L}/participation`, { lotteryId: second }, p.token);
 			return (await requestsOf("lottery-b", "lottery.participation")) > 0;
