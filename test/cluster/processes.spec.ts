@@ -137,10 +137,9 @@ describe("a cluster of node processes", () => {
 		const owner = await registerUser(api);
 		const people = await Promise.all(Array.from({ length: 6 }, () => registerUser(api)));
 		const ids: number[] = [];
-		const at = nowSec() + 3;
 		for (let i = 0; i < 4; i++) {
 			let id = 0;
-			await waitFor(async () => (id = await createLottery(api, owner.token, { announceTime: at, prizes: [prize(1, { count: 2 })] }).catch(() => 0)) > 0, 30_000, "a lottery to be created");
+			await waitFor(async () => (id = await createLottery(api, owner.token, { announceTime: nowSec() + 3, prizes: [prize(1, { count: 2 })] }).catch(() => 0)) > 0, 30_000, "a lottery to be created");
 			ids.push(id);
 		}
 		for (const id of ids) for (const p of people) await api.post(`${L}/participation`, { lotteryId: id }, p.token);
