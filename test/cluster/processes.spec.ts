@@ -1,21 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
-import net from "node:net";
-import path from "node:path";
 import { createLottery, L, nowSec, prize } from "../support/lottery";
 import { client, createMysqlDatabase, REDIS_URI, registerUser, type Client } from "../support/system";
+import { freePort, spawnNode } from "../support/processes";
 import { waitFor } from "../support/wait";
 import type { Sequelize } from "sequelize";
 import { loadConfig } from "../../lib/config";
 import { createSequelize } from "../../lib/database";
 
-const root = path.resolve(__dirname, "../..");
-const freePort = () => new Promise<number>(resolve => {
-	const srv = net.createServer().listen(0, "127.0.0.1", () => {
-		const port = (srv.address() as net.AddressInfo).port;
-		srv.close(() => resolve(port));
-	});
-});
 
 interface NodeProc {
 	name: string;
@@ -38,7 +30,7 @@ describe("a cluster of node processes", () => {
 
 	function start(name: string, services: string, extra: Record<string, string> = {}): NodeProc {
 		const node = nodes[name];
-		node.proc = spawn(process.execPath, ["--import", "tsx", path.join(root, "server.ts")], { env: { ...process.env, ...node.env }, stdio: "ignore" });
+		node.proc = spawnNode(node.env);
 		return node;
 	}
 

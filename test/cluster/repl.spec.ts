@@ -1,19 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import mysql from "mysql2/promise";
 import crypto from "node:crypto";
-import net from "node:net";
 import path from "node:path";
 import { createLottery, L, nowSec, prize } from "../support/lottery";
 import { client, createMysqlDatabase, REDIS_URI, registerUser } from "../support/system";
+import { freePort, spawnNode } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 const root = path.resolve(__dirname, "../..");
-const freePort = () => new Promise<number>(resolve => {
-	const srv = net.createServer().listen(0, "127.0.0.1", () => {
-		const port = (srv.address() as net.AddressInfo).port;
-		srv.close(() => resolve(port));
-	});
-});
 
 /** The operator console, driven through a pseudo-terminal (tmux) against a cluster node in another process. */
 describe("the operator REPL", () => {
@@ -46,7 +40,7 @@ describe("the operator REPL", () => {
 		dbUri = db.uri;
 		const port = await freePort();
 		const env = { ...process.env, DB_URI: db.uri, REDIS_URI, TRANSPORTER: REDIS_URI, NAMESPACE: namespace, PORT: String(port), LOG_LEVEL: "warn", JWT_SECRET: "repl-secret", DRAW_POLL_MS: "60000" };
-		node = spawn(process.execPath, ["--import", "tsx", path.join(root, "server.ts")], { env, stdio: "ignore" });
+		node = spawnNode(env as Record<string, string>);
 		base = `http://127.0.0.1:${port}`;
 		await waitFor(() => fetch(`${base}/ready`).then(r => r.ok, () => false), 60_000, "the cluster node");
 		const replEnv = `TRANSPORTER=${REDIS_URI} REDIS_URI=${REDIS_URI} NAMESPACE=${namespace}`;
