@@ -14,10 +14,9 @@ import { PrizePool, type PoolStocks } from "../lib/prize-pool";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryAggregate } from "./lottery.service";
+import { id, optInt } from "../lib/params";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
-const id = { type: "number", integer: true, positive: true, convert: true } as const;
-const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
 
 export interface InstantResult {
 	prizeId: number;

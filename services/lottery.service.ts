@@ -15,6 +15,7 @@ import { recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
+import { id, optInt } from "../lib/params";
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -54,8 +55,6 @@ interface LotteryThis extends Service, DbServiceThis {
 }
 
 // --- parameter rules (fastest-validator); numbers may arrive as strings, as go-zero accepted ---------------
-const id = { type: "number", integer: true, positive: true, convert: true } as const;
-const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
 const cursor = { lastId: optInt(0, Number.MAX_SAFE_INTEGER), size: optInt(0, 10_000) };
 
 const prizeRule = {

@@ -10,9 +10,9 @@ import { callerId, type Ctx } from "../lib/meta";
 import type { DomainEvent } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryAggregate } from "./lottery.service";
+import { optInt } from "../lib/params";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
-const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
 
 interface NoticeRow {
 	userId: number;

@@ -9,10 +9,9 @@ import { callerId, type Ctx } from "../lib/meta";
 import { recordEvent } from "../lib/outbox";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryAggregate } from "./lottery.service";
+import { id, optInt } from "../lib/params";
 
 const now = (): number => Math.floor(Date.now() / 1000);
-const id = { type: "number", integer: true, positive: true, convert: true } as const;
-const optInt = (min: number, max: number) => ({ type: "number", integer: true, min, max, convert: true, optional: true }) as const;
 
 /** One winner of a lottery as its creator sees it in the claims list. */
 interface ClaimItem {

@@ -14,6 +14,7 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../lib/ra
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { UserRow } from "../models";
+import { id, optInt, optStr } from "../lib/params";
 
 const WX_AUTH_TYPE = "wxMini";
 const PAGE_SIZE_MAX = 100;
@@ -31,21 +32,16 @@ interface UsersThis extends Service, DbServiceThis {
 	ownSponsor(id: number, userId: number): Promise<import("../models").SponsorRow>;
 }
 
-// Reused parameter rules. `convert` lets clients send numbers as JSON strings too, as go-zero accepted.
-const str = (max: number) => ({ type: "string", max, optional: true }) as const;
-const int = (min: number, max: number, optional = true) => ({ type: "number", integer: true, min, max, convert: true, optional }) as const;
-const id = { type: "number", integer: true, positive: true, convert: true } as const;
-
 const sponsorFields = {
-	type: int(0, 5),
-	appletType: int(0, 3),
-	isShow: int(0, 2),
+	type: optInt(0, 5),
+	appletType: optInt(0, 3),
+	isShow: optInt(0, 2),
 	name: { type: "string", min: 1, max: 255, trim: true },
-	desc: str(255),
-	avatar: str(255),
-	qr_code: str(255),
-	inputA: str(255),
-	inputB: str(255),
+	desc: optStr(255),
+	avatar: optStr(255),
+	qr_code: optStr(255),
+	inputA: optStr(255),
+	inputB: optStr(255),
 } as const;
 
 interface SponsorParams {
@@ -180,10 +176,10 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				auth: "required",
 				params: {
 					nickname: { type: "string", min: 1, max: 255, trim: true, optional: true },
-					sex: int(0, 2),
-					avatar: str(255),
-					info: str(255),
-					signature: str(200),
+					sex: optInt(0, 2),
+					avatar: optStr(255),
+					info: optStr(255),
+					signature: optStr(200),
 					longitude: { type: "number", min: -180, max: 180, convert: true, optional: true },
 					latitude: { type: "number", min: -90, max: 90, convert: true, optional: true },
 				},
@@ -291,7 +287,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 
 			sponsorList: {
 				auth: "required",
-				params: { page: int(0, 1_000_000), pageSize: int(0, 10_000) },
+				params: { page: optInt(0, 1_000_000), pageSize: optInt(0, 10_000) },
 				async handler(this: UsersThis, ctx: Ctx<{ page?: number; pageSize?: number }>): Promise<{ list: SponsorView[] }> {
 					const page = Math.max(1, ctx.params.page || 1);
 					const pageSize = Math.min(PAGE_SIZE_MAX, ctx.params.pageSize || 10);
