@@ -1,3 +1,4 @@
+import { PipelinedRedisTransporter, redisOptions } from "./lib/redis";
 import pino from "pino";
 import type { BrokerOptions, LoggerConfig, Middleware } from "moleculer";
 import { KafkaLogShipper } from "./lib/log-shipper";
@@ -68,10 +69,11 @@ export function buildBrokerOptions(config: Config, extras: { logDestination?: No
 		namespace: config.namespace,
 		nodeID: config.nodeId ?? undefined,
 		logger: loggerOptions(config, destination),
-		transporter: config.transporter ?? undefined,
+		// A Redis transporter publishes auto-pipelined (lib/redis.ts); any other URI goes to Moleculer as it is.
+		transporter: config.transporter && /^rediss?:\/\//.test(config.transporter) ? new PipelinedRedisTransporter(config.transporter) : config.transporter ?? undefined,
 		// One cache for every node of the cluster in Redis; a process-local one in the embedded default.
 		cacher: config.redisUri
-			? { type: "Redis", options: { redis: config.redisUri, ttl: 300, maxParamsLength: 100 } }
+			? { type: "Redis", options: { redis: redisOptions(config.redisUri), ttl: 300, maxParamsLength: 100 } }
 			: { type: "Memory", options: { ttl: 300, maxParamsLength: 100 } },
 		serializer: "JSON",
 		requestTimeout: config.requestTimeoutMs,

@@ -1,5 +1,6 @@
 import { ServiceBroker } from "moleculer";
 import ApiGateway from "moleculer-web";
+import { PipelinedRedisTransporter } from "../lib/redis";
 
 /**
  * The ceiling of bench/throughput.ts: a bare moleculer-web gateway calling one trivial action, over the same
@@ -8,7 +9,8 @@ import ApiGateway from "moleculer-web";
 async function main(): Promise<void> {
 	// Two processes, like our gateway and service node: `gateway` or `worker`.
 	const role = process.argv[2];
-	const transporter = process.env.TRANSPORTER;
+	// The same transporter as our nodes (lib/redis.ts), so the ceiling is what the framework can do here.
+	const transporter = new PipelinedRedisTransporter(process.env.TRANSPORTER ?? "redis://127.0.0.1:6379");
 	const namespace = `${process.env.NAMESPACE ?? "bench"}-ceiling`;
 	const broker = new ServiceBroker({ namespace, nodeID: `ceiling-${role}`, transporter, logger: false });
 	if (role === "worker") {

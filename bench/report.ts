@@ -44,8 +44,13 @@ export const freePort = () => new Promise<number>(resolve => {
 });
 
 /** A node process (server.ts) with the given environment. */
+/** Extra Node.js flags for the node processes a benchmark starts, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+function nodeArgs(): string[] {
+	return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+}
+
 export function startNode(env: Record<string, string>): ChildProcess {
-	const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../server.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+	const child = spawn(process.execPath, [...nodeArgs(), "--import", "tsx", path.resolve(__dirname, "../server.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
 	child.on("exit", code => { if (code) console.error(`node ${env.SERVICES} exited with ${code}`); });
 	return child;
 }

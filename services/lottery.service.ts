@@ -11,7 +11,8 @@ import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
-import { recordEvent } from "../lib/outbox";
+import { Batcher, settle, type Outcome } from "../lib/batcher";
+import { recordEvent, recordEvents } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
@@ -29,6 +30,35 @@ export interface LotteryAggregate {
 function commitment(): { seed: string; seedCommitment: string } {
 	const seed = newSeed();
 	return { seed, seedCommitment: seedCommitment(seed) };
+}
+
+/** One user joining one lottery. */
+interface Join {
+	lotteryId: number;
+	userId: number;
+}
+
+/** What a join reads of the lottery, on its locked row. */
+interface JoinableRow {
+	id: number;
+	state: number;
+	announceType: number;
+	announceTime: number;
+}
+
+/** A type 1 lottery takes joins while it is open and its announce time is ahead. */
+function joinableAtTime(row: JoinableRow, at: number): boolean {
+	return Number(row.state) === LotteryState.OPEN && Number(row.announceType) === AnnounceType.AT_TIME && Number(row.announceTime) > at;
+}
+
+/** Why a lottery (its row, or none) refuses a join. */
+function refusal(row: { state: number | string; announceType: number | string } | undefined): AppError {
+	const state = Number(row?.state);
+	if (!row || state === LotteryState.DRAFT) return notFound("lottery");
+	if (state === LotteryState.CANCELLED) return new AppError("LOTTERY_CANCELLED");
+	if (state === LotteryState.ANNOUNCED) return new AppError("LOTTERY_ANNOUNCED");
+	if (Number(row.announceType) === AnnounceType.INSTANT) return new AppError("LOTTERY_IS_INSTANT");
+	return new AppError("LOTTERY_CLOSED");
 }
 
 /** go-lottery's `UserLotteryList` item. */
@@ -50,6 +80,9 @@ interface LotteryThis extends Service, DbServiceThis {
 	writePrizes(lotteryId: number, draft: LotteryDraft, t: Transaction): Promise<void>;
 	lotteryChanged(id: number, lists?: boolean): Promise<void>;
 	refuseParticipation(lotteryId: number, t: Transaction): Promise<never>;
+	writeAtTimeJoins(items: Join[]): Promise<Array<Outcome<void>>>;
+	joinAtTimeOne(join: Join): Promise<void>;
+	joins: Batcher<Join, void>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
 }
@@ -99,6 +132,11 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 	return {
 		name: "lottery",
 		mixins: [DbMixin(config, "Lottery"), CacheCleanerMixin(["lottery"])],
+
+		created(this: LotteryThis) {
+			// Two batches in flight: while one commits, the next one gathers. More would only make each smaller.
+			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 2 });
+		},
 
 		actions: {
 			createLottery: {
@@ -414,22 +452,11 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					if (lottery.announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
 					const db = this.adapter.db;
 					try {
-						await db.transaction(async t => {
-							// The lottery's state is read here, in the transaction and on the locked row, never from a cache:
-							// no draw or cancel can slip between the check and the insert.
-							if (lottery.announceType === AnnounceType.AT_TIME) {
-								// Type 1 needs no count: a shared lock lets joins run side by side while keeping draws out.
-								const [row] = await db.query<{ state: number; announceType: number; announceTime: number }>(
-									`SELECT state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
-									{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
-								);
-								if (!row || Number(row.state) !== LotteryState.OPEN || Number(row.announceType) !== AnnounceType.AT_TIME || !(Number(row.announceTime) > now())) {
-									return this.refuseParticipation(lotteryId, t);
-								}
-								await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
-								await recordEvent(db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId });
-								return;
-							}
+						// The lottery's state is read in the transaction and on the locked row, never from a cache: no draw
+						// or cancel can slip between the check and the insert. Type 1 joins of all callers go in group
+						// commits (one transaction for whatever queued up meanwhile); type 2 counts on the row, one by one.
+						if (lottery.announceType === AnnounceType.AT_TIME) await this.joins.submit({ lotteryId, userId });
+						else await db.transaction(async t => {
 							// Type 2 counts exactly, on the row: the joinNumber-th participant is the last one in.
 							const [open] = await this.models.Lottery.update(
 								{ participantCount: db.literal("participant_count + 1") as unknown as number },
@@ -550,11 +577,73 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 			async refuseParticipation(this: LotteryThis, lotteryId: number, t: Transaction): Promise<never> {
 				const row = await this.models.Lottery.findByPk(lotteryId, { transaction: t });
-				if (!row || row.state === LotteryState.DRAFT) throw notFound("lottery");
-				if (row.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");
-				if (row.state === LotteryState.ANNOUNCED) throw new AppError("LOTTERY_ANNOUNCED");
-				if (row.announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
-				throw new AppError("LOTTERY_CLOSED");
+				throw refusal(row ?? undefined);
+			},
+
+			/**
+			 * Type 1 joins, many in one transaction: the lotteries' rows read under a shared lock (no draw or cancel
+			 * slips in, joins run side by side), every accepted row and its outbox event inserted in one statement
+			 * each. An item the batch cannot take for sure (a race on the unique key, a deadlock) makes the whole
+			 * batch roll back and each item go alone through `joinAtTimeOne`, so batching never refuses a join
+			 * that would have succeeded by itself.
+			 */
+			async writeAtTimeJoins(this: LotteryThis, items: Join[]): Promise<Array<Outcome<void>>> {
+				const db = this.adapter.db;
+				const outcomes: Array<Outcome<void>> = [];
+				try {
+					await db.transaction(async t => {
+						const rows = await db.query<JoinableRow>(
+							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+							{ replacements: [[...new Set(items.map(i => i.lotteryId))]], type: QueryTypes.SELECT, transaction: t },
+						);
+						const byId = new Map(rows.map(r => [Number(r.id), r]));
+						const existing = await db.query<{ lotteryId: number; userId: number }>(
+							"SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)",
+							{ replacements: [[...byId.keys(), 0], [...new Set(items.map(i => i.userId))]], type: QueryTypes.SELECT, transaction: t },
+						);
+						const taken = new Set(existing.map(e => `${e.lotteryId}:${e.userId}`));
+						const accepted: Join[] = [];
+						const at = now();
+						for (const item of items) {
+							const row = byId.get(item.lotteryId);
+							const key = `${item.lotteryId}:${item.userId}`;
+							if (!row || !joinableAtTime(row, at)) outcomes.push({ ok: false, error: refusal(row) });
+							else if (taken.has(key)) outcomes.push({ ok: false, error: new AppError("ALREADY_PARTICIPATED") });
+							else {
+								taken.add(key);
+								accepted.push(item);
+								outcomes.push({ ok: true, value: undefined });
+							}
+						}
+						if (!accepted.length) return;
+						await this.models.Participation.bulkCreate(accepted.map(j => ({ lotteryId: j.lotteryId, userId: j.userId })), { transaction: t });
+						await recordEvents(db, t, accepted.map(j => ({ type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } })));
+					});
+					return outcomes;
+				} catch (err) {
+					if (items.length === 1) return [await settle(this.joinAtTimeOne(items[0]))];
+					this.logger.debug(`a batch of ${items.length} joins fell back to one transaction each: ${(err as Error).message}`);
+					return Promise.all(items.map(item => settle(this.joinAtTimeOne(item))));
+				}
+			},
+
+			/** One type 1 join in its own transaction: the shared lock on the lottery row, the row, its event. */
+			async joinAtTimeOne(this: LotteryThis, { lotteryId, userId }: Join): Promise<void> {
+				const db = this.adapter.db;
+				try {
+					await db.transaction(async t => {
+						const [row] = await db.query<JoinableRow>(
+							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+							{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
+						);
+						if (!row || !joinableAtTime(row, now())) throw refusal(row);
+						await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
+						await recordEvent(db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId });
+					});
+				} catch (err) {
+					if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
+					throw err;
+				}
 			},
 
 			async userLotteryItems(this: LotteryThis, rows: Parameters<LotteryThis["userLotteryItems"]>[0]): Promise<UserLotteryItem[]> {

@@ -7,6 +7,7 @@ import { hashPassword, verifyPassword } from "../domain/password";
 import { issueToken, verifyToken, type TokenPair } from "../domain/token";
 import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo } from "../domain/user";
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
+import { Batcher } from "../lib/batcher";
 import type { Config } from "../lib/config";
 import { callerId, type AuthUser, type Ctx } from "../lib/meta";
 import { recordEvent } from "../lib/outbox";
@@ -23,6 +24,7 @@ interface UsersThis extends Service, DbServiceThis {
 	config: Config;
 	rateLimiter: RateLimiter;
 	redis: Redis | null;
+	userLoader: Batcher<number, UserInfo>;
 	cleanCache(service: string, keys?: string[], patterns?: string[]): Promise<void>;
 	tokenFor(userId: number): TokenPair;
 	getUserInfo(ctx: Ctx<unknown>, id: number): Promise<UserInfo>;
@@ -224,9 +226,8 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				cache: { keys: ["id"], ttl: 300 },
 				params: { id },
 				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<UserInfo> {
-					const user = await this.models.User.findByPk(ctx.params.id);
-					if (!user) throw new AppError("USER_NOT_FOUND");
-					return toUserInfo(user.get({ plain: true }));
+					// Cache misses of many callers (every first request of a token) share one query.
+					return this.userLoader.submit(ctx.params.id);
 				},
 			},
 
@@ -413,6 +414,14 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 
 		created(this: UsersThis) {
 			this.config = config;
+			this.userLoader = new Batcher(async (ids: number[]) => {
+				const rows = await this.models.User.findAll({ where: { id: [...new Set(ids)] } });
+				const byId = new Map(rows.map(r => [Number(r.id), toUserInfo(r.get({ plain: true }))]));
+				return ids.map(userId => {
+					const user = byId.get(userId);
+					return user ? { ok: true as const, value: user } : { ok: false as const, error: new AppError("USER_NOT_FOUND") };
+				});
+			}, { maxBatch: 500, parallel: 2 });
 			this.redis = this.config.redisUri ? new Redis(this.config.redisUri, { lazyConnect: true, maxRetriesPerRequest: 2 }) : null;
 			const prefix = `${this.config.namespace || "lottery"}:ratelimit:`;
 			this.rateLimiter = this.redis ? new RedisRateLimiter(this.redis, prefix) : new MemoryRateLimiter();

@@ -1,4 +1,5 @@
 import type { Context } from "moleculer";
+import { issueToken } from "../../domain/token";
 import { createLottery, flushCaches, L, lotteryBody, nowSec, prize, recordWinners } from "../support/lottery";
 import { client, countRows, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
 
@@ -259,6 +260,68 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 			expect(res.body.data.count).toBe(12);
 			expect(res.body.data.list).toHaveLength(5);
 			expect(res.body.data.list[0].mobile).toMatch(/^\d{3}\*{4}\d{4}$/);
+		});
+
+		it("takes many joins at once in shared transactions, each answered as if it were alone", async () => {
+			const owner = await registerUser(api);
+			const open = await createLottery(api, owner.token);
+			const cancelled = await createLottery(api, owner.token);
+			expect((await api.post(`${L}/cancelLottery`, { id: cancelled }, owner.token)).status).toBe(200);
+			// 40 accounts straight into the table (40 argon2 registrations would only slow the test down).
+			const stamp = new Date();
+			const base = 18_000_000_000 + (Date.now() % 1_000_000) * 100;
+			const users: Array<{ id: number; token: string }> = [];
+			for (let i = 0; i < 40; i++) {
+				await sys.db.query("INSERT INTO `user` (mobile, password, nickname, create_time, update_time) VALUES (?, '', ?, ?, ?)", { replacements: [String(base + i), `batch${i}`, stamp, stamp] });
+				const [rows] = await sys.db.query("SELECT id FROM `user` WHERE mobile = ?", { replacements: [String(base + i)] });
+				const userId = Number((rows as Array<{ id: number }>)[0].id);
+				users.push({ id: userId, token: issueToken(userId, sys.config.jwtSecret, 600).accessToken });
+			}
+			const lottery = sys.brokers.map(b => b.getLocalService("lottery")).find(Boolean) as unknown as { joins: { batches: number; items: number } };
+			const before = { batches: lottery.joins.batches, items: lottery.joins.items };
+
+			// Every user joins the open lottery twice and the cancelled one once, all at the same moment.
+			const calls = users.flatMap(u => [
+				{ user: u.id, lottery: open, req: api.post(`${L}/participation`, { lotteryId: open }, u.token) },
+				{ user: u.id, lottery: open, req: api.post(`${L}/participation`, { lotteryId: open }, u.token) },
+				{ user: u.id, lottery: cancelled, req: api.post(`${L}/participation`, { lotteryId: cancelled }, u.token) },
+			]);
+			const results = await Promise.all(calls.map(async c => ({ ...c, res: await c.req })));
+
+			for (const u of users) {
+				const mine = results.filter(r => r.user === u.id && r.lottery === open);
+				expect(mine.map(r => r.res.status).sort()).toEqual([200, 409]);
+				expect(mine.find(r => r.res.status === 409)!.res.body.code).toBe(500028);
+			}
+			expect(results.filter(r => r.lottery === cancelled).every(r => r.res.status === 409 && r.res.body.code === 500021)).toBe(true);
+			const [joined] = await sys.db.query("SELECT lottery_id AS lotteryId, COUNT(*) AS n FROM lottery_participation WHERE lottery_id IN (?) GROUP BY lottery_id", { replacements: [[open, cancelled]] });
+			expect((joined as Array<{ lotteryId: number; n: number }>).map(r => [Number(r.lotteryId), Number(r.n)])).toEqual([[open, 40]]);
+			// One outbox event per accepted join, no more.
+			const [events] = await sys.db.query("SELECT COUNT(*) AS n FROM outbox WHERE type = 'participation.created' AND aggregate_id = ?", { replacements: [String(open)] });
+			expect(Number((events as Array<{ n: number }>)[0].n)).toBe(40);
+			// And they did share transactions: fewer batches than joins that reached the writer.
+			const batches = lottery.joins.batches - before.batches;
+			const items = lottery.joins.items - before.items;
+			expect(items).toBeGreaterThanOrEqual(80);
+			expect(batches).toBeLessThan(items);
+		});
+
+		it("falls back to one transaction per join when two batches race for the same user, without losing anyone", async () => {
+			const owner = await registerUser(api);
+			const id = await createLottery(api, owner.token);
+			const players = await Promise.all(Array.from({ length: 9 }, () => registerUser(api)));
+			const lottery = sys.brokers.map(b => b.getLocalService("lottery")).find(Boolean) as unknown as {
+				writeAtTimeJoins(items: Array<{ lotteryId: number; userId: number }>): Promise<Array<{ ok: boolean; error?: { type?: string } }>>;
+			};
+			const batch = (from: number, to: number) => players.slice(from, to).map(p => ({ lotteryId: id, userId: p.id }));
+			// players[4] is in both batches: exactly one of them may take it.
+			const [a, b] = await Promise.all([lottery.writeAtTimeJoins(batch(0, 5)), lottery.writeAtTimeJoins(batch(4, 9))]);
+			const outcomes = [...a, ...b];
+			expect(outcomes.filter(o => o.ok)).toHaveLength(9);
+			expect(outcomes.filter(o => !o.ok).map(o => o.error?.type)).toEqual(["ALREADY_PARTICIPATED"]);
+			expect(a[4].ok !== b[0].ok).toBe(true);
+			const [rows] = await sys.db.query("SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?", { replacements: [id] });
+			expect(Number((rows as Array<{ n: number }>)[0].n)).toBe(9);
 		});
 
 		it("draws the line at joinNumber for type 2 and tells the draw service once", async () => {
