@@ -1,6 +1,6 @@
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { buildBrokerOptions } from "../moleculer.config";
-import { createApiService } from "../services/api.service";
+import { createApiService, RAW_ROUTES, ROUTES } from "../services/api.service";
 import { createDrawService } from "../services/draw.service";
 import { createLotteryService } from "../services/lottery.service";
 import { createNoticeService } from "../services/notice.service";
@@ -8,10 +8,12 @@ import { createOutboxService } from "../services/outbox.service";
 import { createPrizeService } from "../services/prize.service";
 import { createUsersService } from "../services/users.service";
 import { ALL_SERVICES, type Config } from "./config";
+import { buildOpenApi, type ActionInfo } from "./openapi";
+import { version as PACKAGE_VERSION } from "../package.json";
 
 /** Every service this code base can run, by the name SERVICES uses. */
 export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: Config) => ServiceSchema> = {
-	api: config => createApiService(config) as unknown as ServiceSchema,
+	api: config => createApiService(config, () => openApiDocument(config)) as unknown as ServiceSchema,
 	users: config => createUsersService(config) as unknown as ServiceSchema,
 	lottery: config => createLotteryService(config) as unknown as ServiceSchema,
 	prize: config => createPrizeService(config) as unknown as ServiceSchema,
@@ -26,4 +28,22 @@ export function createNode(config: Config, overrides: Partial<BrokerOptions> = {
 	const names = config.services ?? [...ALL_SERVICES];
 	for (const name of names) broker.createService(SERVICE_FACTORIES[name as keyof typeof SERVICE_FACTORIES](config));
 	return broker;
+}
+
+/**
+ * The gateway's OpenAPI document, from the code: the routes, and each routed action's rules as the service
+ * schemas declare them (the same whichever nodes are up, and with the RegExp patterns a registry would lose).
+ */
+export function openApiDocument(config: Config, serverUrl?: string): Record<string, unknown> {
+	const actions = new Map<string, ActionInfo>();
+	for (const [name, factory] of Object.entries(SERVICE_FACTORIES)) {
+		if (name === "api") continue;
+		const schema = factory(config);
+		for (const [action, def] of Object.entries(schema.actions ?? {})) {
+			if (!def || typeof def !== "object") continue;
+			const d = def as { params?: Record<string, unknown>; auth?: "required" | "optional"; cache?: unknown };
+			actions.set(`${schema.name}.${action}`, { params: d.params, auth: d.auth, cache: d.cache });
+		}
+	}
+	return buildOpenApi({ routes: ROUTES, rawRoutes: RAW_ROUTES, lookup: a => actions.get(a), version: PACKAGE_VERSION, serverUrl });
 }

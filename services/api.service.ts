@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
 import type { ActionSchema, Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { AppError } from "../domain/errors";
@@ -66,6 +68,39 @@ export const RAW_ROUTES = ["GET /notice/v1/event", "POST /notice/v1/event"];
 /** The services the routes call: /ready waits until each has a live node somewhere in the cluster. */
 export const ROUTED_SERVICES = [...new Set(Object.values(ROUTES).flatMap(a => Object.values(a).map(n => n.split(".")[0])))];
 
+/** The web console's static files: public/ beside services/ (tsx) or beside dist/ (built). */
+const PUBLIC_DIR = [path.resolve(__dirname, "../public"), path.resolve(__dirname, "../../public")].find(d => fs.existsSync(d)) ?? path.resolve("public");
+
+/** The swagger-ui-dist files /docs serves, and their types. */
+const SWAGGER_DIR = path.dirname(require.resolve("swagger-ui-dist/package.json"));
+const SWAGGER_FILES: Record<string, string> = {
+	"swagger-ui.css": "text/css; charset=utf-8",
+	"swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+	"swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
+	"favicon-32x32.png": "image/png",
+	"favicon-16x16.png": "image/png",
+};
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>moleculer-lottery API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout", validatorUrl: null });
+</script>
+</body>
+</html>
+`;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type Req = IncomingMessage & { $action?: ActionSchema; $ctx?: Context<unknown, RequestMeta>; $startTime?: [number, number]; originalUrl?: string };
@@ -84,7 +119,8 @@ interface ApiThis extends Service {
 }
 
 /** The REST gateway, configured from the node's environment. */
-export function createApiService(config: Config): ServiceSchema<ServiceSettingSchema, ApiThis> {
+export function createApiService(config: Config, openApi: () => Record<string, unknown> = () => ({})): ServiceSchema<ServiceSettingSchema, ApiThis> {
+	let document: string | null = null;
 	const probes = {
 		path: "/",
 		mappingPolicy: "restrict",
@@ -93,6 +129,12 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 		aliases: {
 			"GET live"(this: ApiThis, _req: Req, res: Res) {
 				this.sendJson(res, 200, { status: "ok" });
+			},
+			// The OpenAPI document, generated from the routes and the actions' rules (lib/openapi.ts) once per process.
+			"GET openapi.json"(this: ApiThis, _req: Req, res: Res) {
+				document ??= JSON.stringify(openApi());
+				res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-cache" });
+				res.end(document);
 			},
 			"GET ready"(this: ApiThis, _req: Req, res: Res) {
 				this.readiness().then(
@@ -114,6 +156,31 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 			},
 			"POST /"(this: ApiThis, req: Req & { query?: Record<string, string> }, res: Res) {
 				this.answerWeChat(req, res, "success");
+			},
+		},
+	};
+
+	// Swagger UI from the swagger-ui-dist package's own files (no CDN), pointed at /openapi.json.
+	const docsRoute = {
+		path: "/docs",
+		mappingPolicy: "restrict",
+		bodyParsers: { json: false, urlencoded: false },
+		logging: false,
+		aliases: {
+			"GET /"(_req: Req, res: Res) {
+				res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+				res.end(DOCS_PAGE);
+			},
+			"GET /:file"(req: Req & { $params?: { file?: string } }, res: Res) {
+				const file = req.$params?.file ?? "";
+				const type = SWAGGER_FILES[file];
+				if (!type) {
+					res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+					res.end("not found");
+					return;
+				}
+				res.writeHead(200, { "Content-Type": type, "Cache-Control": "public, max-age=86400" });
+				fs.createReadStream(path.join(SWAGGER_DIR, file)).pipe(res);
 			},
 		},
 	};
@@ -142,7 +209,9 @@ export function createApiService(config: Config): ServiceSchema<ServiceSettingSc
 		settings: {
 			port: config.port,
 			ip: config.host,
-			routes: [probes, wechatRoute, ...apiRoutes],
+			routes: [probes, docsRoute, wechatRoute, ...apiRoutes],
+			// The web console (public/): what no route answers is looked up there.
+			assets: { folder: PUBLIC_DIR, options: { index: "index.html", maxAge: 0 } },
 			cors: {
 				origin: config.corsOrigins,
 				methods: ["GET", "POST", "PUT", "OPTIONS"],
