@@ -13,6 +13,7 @@ module.exports = {
 		{ ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.spec.ts"] },
 		{ ...common, displayName: "embedded", testMatch: system, setupFiles: ["<rootDir>/test/support/backend-embedded.ts"] },
 		{ ...common, displayName: "cluster", testMatch: [...system, "<rootDir>/test/cluster/**/*.spec.ts"], setupFiles: ["<rootDir>/test/support/backend-cluster.ts"] },
+		{ ...common, displayName: "browser", testMatch: ["<rootDir>/test/browser/**/*.spec.ts"], setupFiles: ["<rootDir>/test/support/backend-embedded.ts"] },
 		// A real Kafka broker, started (and restarted) by the suite itself through deploy/kafka.
 		{ ...common, displayName: "kafka", testMatch: ["<rootDir>/test/kafka/**/*.spec.ts"], setupFiles: ["<rootDir>/test/support/backend-cluster.ts"] },
 	],
