@@ -20,6 +20,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The web console, served by the gateway at /
+COPY public ./public
 USER node
 EXPOSE 3000
 CMD ["node", "dist/server.js"]

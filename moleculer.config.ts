@@ -1,4 +1,4 @@
-import { PipelinedRedisTransporter, redisOptions } from "./lib/redis";
+import { PipelinedRedisTransporter, redisOptions, TieredCacher } from "./lib/redis";
 import pino from "pino";
 import type { BrokerOptions, LoggerConfig, Middleware } from "moleculer";
 import { KafkaLogShipper } from "./lib/log-shipper";
@@ -72,8 +72,11 @@ export function buildBrokerOptions(config: Config, extras: { logDestination?: No
 		// A Redis transporter publishes auto-pipelined (lib/redis.ts); any other URI goes to Moleculer as it is.
 		transporter: config.transporter && /^rediss?:\/\//.test(config.transporter) ? new PipelinedRedisTransporter(config.transporter) : config.transporter ?? undefined,
 		// One cache for every node of the cluster in Redis; a process-local one in the embedded default.
+		// With CACHE_LOCAL_TTL_MS > 0, each node keeps what it read for that long in front of Redis (lib/redis.ts).
 		cacher: config.redisUri
-			? { type: "Redis", options: { redis: redisOptions(config.redisUri), ttl: 300, maxParamsLength: 100 } }
+			? config.cacheLocalTtlMs > 0
+				? new TieredCacher({ redis: redisOptions(config.redisUri), ttl: 300, maxParamsLength: 100 }, config.cacheLocalTtlMs)
+				: { type: "Redis", options: { redis: redisOptions(config.redisUri), ttl: 300, maxParamsLength: 100 } }
 			: { type: "Memory", options: { ttl: 300, maxParamsLength: 100 } },
 		serializer: "JSON",
 		requestTimeout: config.requestTimeoutMs,

@@ -2,7 +2,8 @@ import crypto from "node:crypto";
 
 /**
  * How winners are chosen — the whole algorithm, with nothing else in this file. doc/draw-proof.md specifies it
- * for people who write their own verifier; `npm run verify` and the web console run this same code.
+ * for people who write their own verifier; `npm run verify` runs this same code, and the web console reimplements
+ * it in public/proof.js (tested against this one).
  *
  * Version "lottery-draw-v1":
  *  1. Participants are the user ids of the lottery's participations, ascending, each once.

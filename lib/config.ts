@@ -49,6 +49,7 @@ export interface Config {
 	logKafkaTopic: string;
 	logKafkaBuffer: number;
 	metricsPort: number | null;
+	cacheLocalTtlMs: number;
 }
 
 /** The development secret: fine on a laptop, refused when NODE_ENV=production. */
@@ -63,6 +64,7 @@ export const ENV_VARS = [
 	"PASSWORD_MIN_LENGTH", "LOGIN_LIMIT_MOBILE", "LOGIN_LIMIT_IP", "WX_APPID", "WX_SECRET", "WX_API_BASE", "SHUTDOWN_GRACE", "DRAW_POLL_MS", "DRAW_LEASE_MS",
 	"KAFKA_BROKERS", "KAFKA_TOPIC", "OUTBOX_POLL_MS", "WX_MSG_TOKEN", "WX_NOTICE_TEMPLATE_ID", "NOTICE_WEBHOOK_URL",
 	"NOTICE_WEBHOOK_SECRET", "NOTICE_RETRY_BASE_MS", "LOG_KAFKA_BROKERS", "LOG_KAFKA_TOPIC", "LOG_KAFKA_BUFFER", "METRICS_PORT",
+	"CACHE_LOCAL_TTL_MS",
 ] as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -145,5 +147,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		logKafkaTopic: str(env, "LOG_KAFKA_TOPIC") ?? "lottery-log",
 		logKafkaBuffer: int(env, "LOG_KAFKA_BUFFER", 10_000, 1),
 		metricsPort: str(env, "METRICS_PORT") === null ? null : int(env, "METRICS_PORT", 3030),
+		cacheLocalTtlMs: int(env, "CACHE_LOCAL_TTL_MS", 2000),
 	};
 }

@@ -30,6 +30,11 @@ export class LocalCache<V> {
 		this.entries.delete(key);
 	}
 
+	/** Drops every entry whose key passes `test`. */
+	deleteWhere(test: (key: string) => boolean): void {
+		for (const key of [...this.entries.keys()]) if (test(key)) this.entries.delete(key);
+	}
+
 	clear(): void {
 		this.entries.clear();
 	}

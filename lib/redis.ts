@@ -1,4 +1,5 @@
-import { Errors, Transporters, type LoggerInstance } from "moleculer";
+import { Cachers, Errors, Transporters, Utils, type GenericObject, type LoggerInstance } from "moleculer";
+import { LocalCache } from "./local-cache";
 import type { RedisOptions } from "ioredis";
 
 /**
@@ -55,5 +56,53 @@ export class PipelinedRedisTransporter extends Transporters.Redis {
 	override async disconnect(): Promise<void> {
 		await Promise.allSettled([...this.sending]);
 		(Transporters.Redis.prototype as unknown as { disconnect(this: unknown): void }).disconnect.call(this);
+	}
+}
+
+/**
+ * The shared Redis cache with a small per-node tier in front: an entry read or written here is kept in this
+ * process for a few seconds (serialized, so every reader gets its own copy), which spares the hottest reads a
+ * round trip to Redis. Dropping keys drops them here and in Redis; the other nodes drop their own copies when
+ * the `cache.clean.<service>` broadcast reaches them (mixins/cache-cleaner.mixin.ts), and in any case after
+ * `localTtlMs`. A node may thus answer from its copy for at most that long after a change made elsewhere.
+ */
+export class TieredCacher extends Cachers.Redis {
+	private readonly local: LocalCache<Buffer>;
+	declare serializer: { serialize(data: GenericObject): Buffer; deserialize(buf: Buffer): GenericObject };
+
+	constructor(opts: ConstructorParameters<typeof Cachers.Redis>[0], localTtlMs: number, maxEntries = 10_000) {
+		super(opts);
+		this.local = new LocalCache(maxEntries, localTtlMs);
+	}
+
+	override get(key: string): Promise<GenericObject | null> {
+		const copy = this.local.get(key);
+		if (copy) return Promise.resolve(this.serializer.deserialize(copy));
+		return super.get(key).then(value => {
+			if (value != null) this.local.set(key, this.serializer.serialize(value));
+			return value;
+		});
+	}
+
+	override set(key: string, data: unknown, ttl?: number): Promise<unknown> {
+		const seconds = ttl ?? (this.opts as { ttl?: number }).ttl;
+		this.local.set(key, this.serializer.serialize(data as GenericObject), seconds ? Date.now() + seconds * 1000 : Infinity);
+		return super.set(key, data, ttl);
+	}
+
+	override del(keys: string | string[]): Promise<unknown> {
+		this.dropLocal(Array.isArray(keys) ? keys : [keys], []);
+		return super.del(keys);
+	}
+
+	override clean(match: string | string[] = "**"): Promise<unknown> {
+		this.dropLocal([], Array.isArray(match) ? match : [match]);
+		return super.clean(match);
+	}
+
+	/** This node's copies only: for a drop another node already made in Redis. */
+	dropLocal(keys: string[], patterns: string[]): void {
+		for (const key of keys) this.local.delete(key);
+		if (patterns.length) this.local.deleteWhere(key => patterns.some(p => Utils.match(key, p)));
 	}
 }

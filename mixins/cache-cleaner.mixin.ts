@@ -1,4 +1,5 @@
 import type { Context, ServiceSchema } from "moleculer";
+import { TieredCacher } from "../lib/redis";
 
 interface CleanPayload {
 	keys?: string[];
@@ -17,8 +18,9 @@ async function dropLocal(cacher: import("moleculer").Cacher, service: string, wh
 
 /**
  * Cache cleaning that reaches every node: a change broadcasts `cache.clean.<service>`, and each node drops
- * the named keys (or all of the service's keys) from its own cacher. With the shared Redis cacher the
- * broadcast is redundant but harmless; with per-node memory caches it is what keeps them true.
+ * the named keys (or all of the service's keys) from its own cacher. With a plain Redis cacher there is one
+ * cache and no broadcast; with per-node memory caches, or the per-node tier of lib/redis.ts' TieredCacher,
+ * the broadcast is what keeps them true.
  */
 export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema> {
 	const events: ServiceSchema["events"] = {};
@@ -29,7 +31,11 @@ export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema
 				patterns: { type: "array", items: "string", optional: true },
 			},
 			async handler(this: { broker: import("moleculer").ServiceBroker }, ctx: Context<CleanPayload>) {
-				if (this.broker.cacher) await dropLocal(this.broker.cacher, name, ctx.params);
+				const cacher = this.broker.cacher;
+				if (!cacher) return;
+				// A tiered cacher's shared part was cleaned by the sender: only this node's copies are left to drop.
+				if (cacher instanceof TieredCacher) cacher.dropLocal(ctx.params.keys ?? [], ctx.params.patterns ?? (ctx.params.keys?.length ? [] : [`${name}.**`]));
+				else await dropLocal(cacher, name, ctx.params);
 			},
 		};
 	}
