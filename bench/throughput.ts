@@ -12,13 +12,21 @@ import { freePort, freshDatabase, startNode, waitReady, writeReport } from "./re
  */
 const SERVER = process.env.BENCH_MYSQL_URI ?? "mysql://root@127.0.0.1:3306";
 const REDIS = process.env.BENCH_REDIS_URI ?? "redis://127.0.0.1:6379";
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+// Each endpoint is measured ROUNDS times, each time right after the ceiling; the report gives the medians.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
 const SECRET = "bench-secret-bench-secret-bench-secret";
-const USERS = 30_000;
+const USERS = 80_000;
 // For quicker looks while tuning: BENCH_ONLY=participation,lotteryList and BENCH_SERVICE_NODES=1.
 const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
 const NODE_COUNTS = (process.env.BENCH_SERVICE_NODES ?? "1,2").split(",").map(Number);
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 interface Run { name: string; rps: number; p50: number; p99: number; errors: number }
 
@@ -43,6 +51,7 @@ async function main(): Promise<void> {
 	const tokens = ids.map(id => issueToken(id, SECRET, 3600).accessToken);
 
 	const report: string[] = [];
+	let nextUser = 1;
 	const namespace = `tp${process.pid}`;
 	const ceilingPort = await freePort();
 	const ceiling = ceilingNodes(ceilingPort, namespace);
@@ -68,26 +77,34 @@ async function main(): Promise<void> {
 				body: JSON.stringify({ announceType: 1, announceTime: t + 86_400, awardDeadline: t + 172_800, prizes: [{ type: 1, name: "Bench", count: 10, level: 1, grantType: 1 }] }),
 			}).then(r => r.json() as Promise<{ data: { id: number } }>);
 			const lotteryId = created.data.id;
-			let next = 1 + (serviceNodes - 1) * 14_000;
+			const ceilingRun = () => cannon("ceiling: bare moleculer-web route", `http://127.0.0.1:${ceilingPort}`, { method: "POST", path: "/ceiling", headers: json, body: "{}" });
+			const scenarios: Array<[string, autocannon.Request | (() => autocannon.Request)]> = [
+				["lotteryList (cached)", { method: "POST", path: "/lottery/v1/lottery/lotteryList", headers: json, body: JSON.stringify({ lastId: 0, pageSize: 10 }) }],
+				["lotteryDetail (cached)", { method: "POST", path: "/lottery/v1/lottery/lotteryDetail", headers: json, body: JSON.stringify({ id: lotteryId }) }],
+				["user detail (token cached)", { method: "POST", path: "/usercenter/v1/user/detail", headers: { ...json, authorization: `Bearer ${tokens[1]}` }, body: "{}" }],
+				// Every request a user who has not joined yet, with a token the system has not seen yet.
+				["participation (distinct users)", () => ({
+					method: "POST", path: "/lottery/v1/lottery/participation",
+					setupRequest: req => ({ ...req, headers: { ...json, authorization: `Bearer ${tokens[nextUser++ % tokens.length]}` }, body: JSON.stringify({ lotteryId }) }),
+				})],
+				["login (argon2id)", { method: "POST", path: "/usercenter/v1/user/login", headers: json, body: JSON.stringify({ mobile, password: "bench-pass" }) }],
+			];
 
-			const runs: Array<Run | null> = [];
-			runs.push(await cannon("ceiling: bare moleculer-web route", `http://127.0.0.1:${ceilingPort}`, { method: "POST", path: "/ceiling", headers: json, body: "{}" }));
-			runs.push(await cannon("lotteryList (cached)", base, { method: "POST", path: "/lottery/v1/lottery/lotteryList", headers: json, body: JSON.stringify({ lastId: 0, pageSize: 10 }) }));
-			runs.push(await cannon("lotteryDetail (cached)", base, { method: "POST", path: "/lottery/v1/lottery/lotteryDetail", headers: json, body: JSON.stringify({ id: lotteryId }) }));
-			runs.push(await cannon("user detail (token cached)", base, { method: "POST", path: "/usercenter/v1/user/detail", headers: { ...json, authorization: `Bearer ${tokens[1]}` }, body: "{}" }));
-			runs.push(await cannon("participation (distinct users)", base, {
-				method: "POST", path: "/lottery/v1/lottery/participation",
-				setupRequest: req => ({ ...req, headers: { ...json, authorization: `Bearer ${tokens[next++ % tokens.length]}` }, body: JSON.stringify({ lotteryId }) }),
-			}));
-			runs.push(await cannon("login (argon2id)", base, { method: "POST", path: "/usercenter/v1/user/login", headers: json, body: JSON.stringify({ mobile, password: "bench-pass" }) }));
-
-			const top = runs[0]!.rps;
-			report.push(`### ${serviceNodes} service node${serviceNodes > 1 ? "s" : ""} + 1 gateway node`, "", "| endpoint | req/s | p50 ms | p99 ms | errors | of ceiling | goal |", "| --- | --- | --- | --- | --- | --- | --- |");
-			for (const r of runs) {
-				if (!r) continue;
-				const share = r.rps / top;
-				const goal = r.name.includes("cached") ? (share >= 0.7 ? "≥ 70% ✔" : "≥ 70% ✘") : r.name.startsWith("participation") ? (share >= 0.4 ? "≥ 40% ✔" : "≥ 40% ✘") : "";
-				report.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${(share * 100).toFixed(0)}% | ${goal} |`);
+			report.push(`### ${serviceNodes} service node${serviceNodes > 1 ? "s" : ""} + 1 gateway node`, "", "| endpoint | req/s | p50 ms | p99 ms | errors | ceiling req/s | of ceiling | goal |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
+			for (const [name, request] of scenarios) {
+				const pairs: Array<{ run: Run; ceiling: Run }> = [];
+				for (let round = 0; round < ROUNDS; round++) {
+					const ceiling = await ceilingRun();
+					const run = await cannon(name, base, typeof request === "function" ? request() : request);
+					if (!ceiling || !run) break;
+					pairs.push({ run, ceiling: ceiling });
+				}
+				if (!pairs.length) continue;
+				const share = median(pairs.map(p => p.run.rps / p.ceiling.rps));
+				const run = { rps: median(pairs.map(p => p.run.rps)), p50: median(pairs.map(p => p.run.p50)), p99: median(pairs.map(p => p.run.p99)), errors: pairs.reduce((n, p) => n + p.run.errors, 0) };
+				const goal = name.includes("cached") ? (share >= 0.7 ? "≥ 70% ✔" : "≥ 70% ✘") : name.startsWith("participation") ? (share >= 0.4 ? "≥ 40% ✔" : "≥ 40% ✘") : "";
+				report.push(`| ${name} | ${run.rps.toFixed(0)} | ${run.p50} | ${run.p99} | ${run.errors} | ${median(pairs.map(p => p.ceiling.rps)).toFixed(0)} | ${(share * 100).toFixed(0)}% (${pairs.map(p => (100 * p.run.rps / p.ceiling.rps).toFixed(0)).join(", ")}) | ${goal} |`);
+				console.log(report[report.length - 1]);
 			}
 			report.push("");
 		} finally {
@@ -98,7 +115,13 @@ async function main(): Promise<void> {
 	for (const c of ceiling) c.kill("SIGTERM");
 	await conn.end();
 	const lines = [
-		`${CONNECTIONS} connections, ${SECONDS} s per endpoint (autocannon), MySQL/MariaDB, Redis cacher and transporter, everything on this 2-core machine (the load generator included). The ceiling is a bare moleculer-web route calling a trivial action on a second process over the same transporter.`,
+		`${CONNECTIONS} connections, ${SECONDS} s per run (autocannon), each endpoint ${ROUNDS} times right after a run of the ceiling; the table gives medians, and each round's share of its ceiling in brackets; MySQL/MariaDB, Redis cacher and transporter, everything on this 2-core machine (the load generator included). The ceiling is a bare moleculer-web route calling a trivial action on a second process over the same transporter (our auto-pipelined one, lib/redis.ts).`,
+		"",
+		"What the numbers rest on: on this machine a socket write on loopback costs about as much as handling a request, so the hot paths write less — the Redis cacher and transporter auto-pipeline (one write per tick, not per command); type 1 joins are group-committed (lib/batcher.ts: whatever queued while the last transaction ran goes in one transaction, a few round trips for the lot); the cache misses of many first requests share one user query; each node keeps cached answers for CACHE_LOCAL_TTL_MS in front of Redis, and the gateway the tokens it resolved in the last 5 s; the JWT secret is a KeyObject made once (jsonwebtoken re-parsed a string secret as a public key, and failed, on every verify).",
+		"",
+		"Participation is measured at its worst: every request carries a token the system has never seen, so each one also pays a token resolution through the users service (a second transporter round trip from the gateway, a signature check, a user lookup and two cache writes) on top of the join. Profiles of that run show the service node near one full core, split between Moleculer's request handling, Sequelize and the socket writes that remain; it does not reach the 40% goal here.",
+		"",
+		"Where the rest of the cached reads' gap is: request ids on every log line ride on AsyncLocalStorage, and on Node.js 20 that turns on promise hooks for every promise of the process. Switching the middleware off in an experiment (not a setting) lifted lotteryDetail from 48% to 65% and user detail from 48% to 70% of the ceiling in the same run. Node.js 24 (the Docker image) implements AsyncLocalStorage without those hooks; this machine has only Node.js 20.",
 		"",
 		...report,
 	];
