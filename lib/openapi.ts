@@ -207,7 +207,7 @@ function operationFor(method: string, path: string, action: string, info: Action
 	const op: Schema = {
 		operationId: `${service}_${name}`,
 		tags: [service],
-		summary: `${method.toUpperCase()} ${path} → ${action}`,
+		summary: `Moleculer action ${action}`,
 		description: notes,
 		"x-moleculer-action": action,
 		responses,
