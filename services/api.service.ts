@@ -211,7 +211,18 @@ export function createApiService(config: Config, openApi: () => Record<string, u
 			ip: config.host,
 			routes: [probes, docsRoute, wechatRoute, ...apiRoutes],
 			// The web console (public/): what no route answers is looked up there.
-			assets: { folder: PUBLIC_DIR, options: { index: "index.html", maxAge: 0 } },
+			// It loads nothing from anywhere else, and says so to the browser.
+			assets: {
+				folder: PUBLIC_DIR,
+				options: {
+					index: "index.html",
+					maxAge: 0,
+					setHeaders(res: Res) {
+						res.setHeader("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+						res.setHeader("X-Content-Type-Options", "nosniff");
+					},
+				},
+			},
 			cors: {
 				origin: config.corsOrigins,
 				methods: ["GET", "POST", "PUT", "OPTIONS"],

@@ -15,6 +15,19 @@ describe(`API documentation through the gateway (${process.env.TEST_BACKEND})`, 
 		expect(await res.json()).toEqual(JSON.parse(JSON.stringify(openApiDocument(sys.config))));
 	});
 
+	it("serves the web console from public/, with a policy that keeps it to this origin", async () => {
+		const res = await fetch(`${sys.baseUrl}/`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+		expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
+		expect(await res.text()).toContain("Lottery console");
+		const script = await fetch(`${sys.baseUrl}/proof.js`);
+		expect(script.status).toBe(200);
+		expect(script.headers.get("content-type")).toMatch(/javascript/);
+		// Nothing outside public/ is reachable through it.
+		expect((await fetch(`${sys.baseUrl}/..%2Fpackage.json`)).status).toBe(404);
+	});
+
 	it("serves Swagger UI at /docs from its own files, with nothing from elsewhere", async () => {
 		const page = await fetch(`${sys.baseUrl}/docs`).then(r => r.text());
 		const refs = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map(m => m[1]);
