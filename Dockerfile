@@ -22,6 +22,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The web console, served by the gateway at /
 COPY public ./public
+# The OpenAPI document npm run openapi generated (answers typed from the handlers), served at /openapi.json
+COPY doc/openapi.json ./doc/openapi.json
 USER node
 EXPOSE 3000
 CMD ["node", "dist/server.js"]

@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { buildBrokerOptions } from "../moleculer.config";
 import { createApiService, RAW_ROUTES, ROUTES } from "../services/api.service";
@@ -13,7 +15,7 @@ import { version as PACKAGE_VERSION } from "../package.json";
 
 /** Every service this code base can run, by the name SERVICES uses. */
 export const SERVICE_FACTORIES: Record<(typeof ALL_SERVICES)[number], (config: Config) => ServiceSchema> = {
-	api: config => createApiService(config, () => openApiDocument(config)) as unknown as ServiceSchema,
+	api: config => createApiService(config, () => servedOpenApi(config)) as unknown as ServiceSchema,
 	users: config => createUsersService(config) as unknown as ServiceSchema,
 	lottery: config => createLotteryService(config) as unknown as ServiceSchema,
 	prize: config => createPrizeService(config) as unknown as ServiceSchema,
@@ -30,11 +32,24 @@ export function createNode(config: Config, overrides: Partial<BrokerOptions> = {
 	return broker;
 }
 
+/** Where `npm run openapi` writes the document, response schemas included. */
+export const OPENAPI_FILE = [path.resolve(__dirname, "../doc/openapi.json"), path.resolve(__dirname, "../../doc/openapi.json")].find(f => fs.existsSync(f)) ?? path.resolve(__dirname, "../doc/openapi.json");
+
+/**
+ * What GET /openapi.json serves: doc/openapi.json, which `npm run openapi` generates with the response schemas
+ * read from the handlers' types (a test keeps it equal to the code); without that file, the document generated
+ * here and now, requests and all but with untyped answers.
+ */
+export function servedOpenApi(config: Config): Record<string, unknown> {
+	if (fs.existsSync(OPENAPI_FILE)) return JSON.parse(fs.readFileSync(OPENAPI_FILE, "utf8")) as Record<string, unknown>;
+	return openApiDocument(config);
+}
+
 /**
  * The gateway's OpenAPI document, from the code: the routes, and each routed action's rules as the service
  * schemas declare them (the same whichever nodes are up, and with the RegExp patterns a registry would lose).
  */
-export function openApiDocument(config: Config, serverUrl?: string): Record<string, unknown> {
+export function openApiDocument(config: Config, responses: Map<string, Record<string, unknown>> = new Map(), serverUrl?: string): Record<string, unknown> {
 	const actions = new Map<string, ActionInfo>();
 	for (const [name, factory] of Object.entries(SERVICE_FACTORIES)) {
 		if (name === "api") continue;
@@ -42,7 +57,8 @@ export function openApiDocument(config: Config, serverUrl?: string): Record<stri
 		for (const [action, def] of Object.entries(schema.actions ?? {})) {
 			if (!def || typeof def !== "object") continue;
 			const d = def as { params?: Record<string, unknown>; auth?: "required" | "optional"; cache?: unknown };
-			actions.set(`${schema.name}.${action}`, { params: d.params, auth: d.auth, cache: d.cache });
+			const name = `${schema.name}.${action}`;
+			actions.set(name, { params: d.params, auth: d.auth, cache: d.cache, response: responses.get(name) });
 		}
 	}
 	return buildOpenApi({ routes: ROUTES, rawRoutes: RAW_ROUTES, lookup: a => actions.get(a), version: PACKAGE_VERSION, serverUrl });

@@ -12,6 +12,8 @@ export interface ActionInfo {
 	auth?: "required" | "optional";
 	/** Kept by the cacher for this long: worth telling clients that reads may lag changes. */
 	cache?: unknown;
+	/** The schema of what the action answers (the envelope's `data`), read from its handler's type at build time. */
+	response?: Record<string, unknown>;
 }
 
 export interface OpenApiInput {
@@ -196,7 +198,13 @@ function operationFor(method: string, path: string, action: string, info: Action
 	const responses: Record<string, unknown> = {
 		200: {
 			description: "OK: the envelope with the action's answer in `data`.",
-			content: { "application/json": { schema: { $ref: "#/components/schemas/Envelope" }, example: { code: 200, msg: "OK", data: {} } } },
+			content: {
+				"application/json": {
+					schema: info?.response
+						? { allOf: [{ $ref: "#/components/schemas/Envelope" }, { type: "object", properties: { data: info.response } }] }
+						: { $ref: "#/components/schemas/Envelope" },
+				},
+			},
 		},
 		400: { $ref: "#/components/responses/E400" },
 	};
