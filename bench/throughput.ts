@@ -121,7 +121,7 @@ async function main(): Promise<void> {
 		"",
 		"Participation is measured at its worst: every request carries a token the system has never seen, so each one also pays a token resolution through the users service (a second transporter round trip from the gateway, a signature check, a user lookup and two cache writes) on top of the join. Profiles of that run show the service node near one full core, split between Moleculer's request handling, Sequelize and the socket writes that remain; it does not reach the 40% goal here.",
 		"",
-		"Where the rest of the cached reads' gap is: request ids on every log line ride on AsyncLocalStorage, and on Node.js 20 that turns on promise hooks for every promise of the process. Switching the middleware off in an experiment (not a setting) lifted lotteryDetail from 48% to 65% and user detail from 48% to 70% of the ceiling in the same run. Node.js 24 (the Docker image) implements AsyncLocalStorage without those hooks; this machine has only Node.js 20.",
+		"Where the rest of the cached reads' gap is: request ids on every log line ride on AsyncLocalStorage, and on Node.js 20 that turns on promise hooks for every promise of the process. Switching the middleware off everywhere in an experiment lifted lotteryDetail from 48% to 65% and user detail from 48% to 70% of the ceiling in the same run; the gateway now names request ids on its own lines and leaves AsyncLocalStorage off (most of that gain), the service nodes keep it for every line they log. Node.js 24 (the Docker image) implements AsyncLocalStorage without those hooks; this machine has only Node.js 20.",
 		"",
 		...report,
 	];
