@@ -252,3 +252,11 @@ export async function releaseDatabase(sequelize: Sequelize): Promise<void> {
 export function activeDatabases(): Sequelize[] {
 	return [...shared.values()].map(e => e.sequelize);
 }
+
+/**
+ * What a locking read appends to take shared locks: `LOCK IN SHARE MODE` on MySQL/MariaDB; nothing on SQLite,
+ * where a writer's `BEGIN IMMEDIATE` already keeps every other writer out.
+ */
+export function shareLock(db: Sequelize): string {
+	return db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : "";
+}

@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import path from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { buildBrokerOptions } from "../moleculer.config";
 import { createApiService, RAW_ROUTES, ROUTES } from "../services/api.service";
@@ -11,6 +10,7 @@ import { createPrizeService } from "../services/prize.service";
 import { createUsersService } from "../services/users.service";
 import { ALL_SERVICES, type Config } from "./config";
 import { buildOpenApi, type ActionInfo } from "./openapi";
+import { projectPath } from "./paths";
 import { version as PACKAGE_VERSION } from "../package.json";
 
 /** Every service this code base can run, by the name SERVICES uses. */
@@ -33,7 +33,7 @@ export function createNode(config: Config, overrides: Partial<BrokerOptions> = {
 }
 
 /** Where `npm run openapi` writes the document, response schemas included. */
-export const OPENAPI_FILE = [path.resolve(__dirname, "../doc/openapi.json"), path.resolve(__dirname, "../../doc/openapi.json")].find(f => fs.existsSync(f)) ?? path.resolve(__dirname, "../doc/openapi.json");
+export const OPENAPI_FILE = projectPath("doc", "openapi.json");
 
 /**
  * What GET /openapi.json serves: doc/openapi.json, which `npm run openapi` generates with the response schemas

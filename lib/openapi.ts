@@ -185,7 +185,7 @@ function errorResponses(): Record<string, Schema> {
 	return out;
 }
 
-function operationFor(method: string, path: string, action: string, info: ActionInfo | undefined, statuses: Set<number>): Schema {
+function operationFor(method: string, action: string, info: ActionInfo | undefined, statuses: Set<number>): Schema {
 	const [service, name] = action.split(".");
 	const body = info ? objectSchema(info.params ?? {}) : { type: "object" };
 	const example = info ? exampleOf(body) : {};
@@ -248,7 +248,7 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
 	for (const [prefix, aliases] of Object.entries(input.routes)) {
 		for (const [alias, action] of Object.entries(aliases)) {
 			const [method, path] = routePath(prefix, alias);
-			(paths[path] ??= {})[method] = operationFor(method, path, action, input.lookup(action), statuses);
+			(paths[path] ??= {})[method] = operationFor(method, action, input.lookup(action), statuses);
 		}
 	}
 	for (const raw of input.rawRoutes) {

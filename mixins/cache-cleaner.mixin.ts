@@ -6,14 +6,19 @@ interface CleanPayload {
 	patterns?: string[];
 }
 
-async function dropLocal(cacher: import("moleculer").Cacher, service: string, what: CleanPayload): Promise<void> {
+/**
+ * Drops the named keys and patterns (all of `service`'s keys when none are named) from this node's cacher. For a
+ * broadcast that reaches a tiered cacher, the sender already cleaned the shared Redis part: only this node's
+ * copies are left to drop.
+ */
+async function drop(cacher: import("moleculer").Cacher, service: string, what: CleanPayload, fromBroadcast: boolean): Promise<void> {
 	const keys = what.keys ?? [];
-	const patterns = what.patterns ?? [];
-	if (!keys.length && !patterns.length) {
-		await cacher.clean(`${service}.**`);
+	const patterns = keys.length || what.patterns?.length ? what.patterns ?? [] : [`${service}.**`];
+	if (fromBroadcast && cacher instanceof TieredCacher) {
+		cacher.dropLocal(keys, patterns);
 		return;
 	}
-	await Promise.all([...keys.map(k => cacher.del(k)), ...patterns.map(p => cacher.clean(p))]);
+	await Promise.all([...(keys.length ? [cacher.del(keys)] : []), ...patterns.map(p => cacher.clean(p))]);
 }
 
 /**
@@ -31,11 +36,7 @@ export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema
 				patterns: { type: "array", items: "string", optional: true },
 			},
 			async handler(this: { broker: import("moleculer").ServiceBroker }, ctx: Context<CleanPayload>) {
-				const cacher = this.broker.cacher;
-				if (!cacher) return;
-				// A tiered cacher's shared part was cleaned by the sender: only this node's copies are left to drop.
-				if (cacher instanceof TieredCacher) cacher.dropLocal(ctx.params.keys ?? [], ctx.params.patterns ?? (ctx.params.keys?.length ? [] : [`${name}.**`]));
-				else await dropLocal(cacher, name, ctx.params);
+				if (this.broker.cacher) await drop(this.broker.cacher, name, ctx.params, true);
 			},
 		};
 	}
@@ -50,7 +51,7 @@ export function CacheCleanerMixin(serviceNames: string[]): Partial<ServiceSchema
 				const what: CleanPayload = { ...(keys.length ? { keys } : {}), ...(patterns.length ? { patterns } : {}) };
 				// Locally first, so the caller's next read is already fresh; then everywhere else.
 				const cacher = this.broker.cacher;
-				if (cacher) await dropLocal(cacher, service, what);
+				if (cacher) await drop(cacher, service, what, false);
 				// A Redis cacher is one cache for every node: dropping the keys once was enough.
 				if (cacher?.constructor.name === "RedisCacher") return;
 				await this.broker.broadcast(`cache.clean.${service}`, what);

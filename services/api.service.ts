@@ -9,6 +9,7 @@ import { activeDatabases } from "../lib/database";
 import { toHttpError } from "../lib/http-errors";
 import { isDraining } from "../lib/lifecycle";
 import { LocalCache } from "../lib/local-cache";
+import { projectPath } from "../lib/paths";
 import type { AuthUser, RequestMeta } from "../lib/meta";
 
 /**
@@ -68,8 +69,8 @@ export const RAW_ROUTES = ["GET /notice/v1/event", "POST /notice/v1/event"];
 /** The services the routes call: /ready waits until each has a live node somewhere in the cluster. */
 export const ROUTED_SERVICES = [...new Set(Object.values(ROUTES).flatMap(a => Object.values(a).map(n => n.split(".")[0])))];
 
-/** The web console's static files: public/ beside services/ (tsx) or beside dist/ (built). */
-const PUBLIC_DIR = [path.resolve(__dirname, "../public"), path.resolve(__dirname, "../../public")].find(d => fs.existsSync(d)) ?? path.resolve("public");
+/** The web console's static files. */
+const PUBLIC_DIR = projectPath("public");
 
 /** The swagger-ui-dist files /docs serves, and their types. */
 const SWAGGER_DIR = path.dirname(require.resolve("swagger-ui-dist/package.json"));

@@ -5,6 +5,7 @@ import { GENESIS_HASH, instantOutcome, rollInstant, verifyInstantChain } from ".
 import { AppError, forbidden, notFound } from "../domain/errors";
 import { AnnounceType, LotteryState, prizeProbability, STATE_NAMES, toPrizeView, type PrizeRecord, type PrizeView } from "../domain/lottery";
 import type { Config } from "../lib/config";
+import { shareLock } from "../lib/database";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
 import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
 import { countMetric } from "../lib/metrics";
@@ -309,7 +310,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 						const now = nowSec();
 						// A shared lock: instant draws of one lottery run side by side, and a cancel waits for them.
 						const [row] = await db.query<{ state: number; announceTime: number }>(
-							`SELECT state, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+							`SELECT state, announce_time AS announceTime FROM lottery WHERE id = ?${shareLock(db)}`,
 							{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
 						);
 						if (row?.state === LotteryState.CANCELLED) throw new AppError("LOTTERY_CANCELLED");

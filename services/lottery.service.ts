@@ -9,9 +9,10 @@ import {
 } from "../domain/lottery";
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
+import { shareLock } from "../lib/database";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
-import { Batcher, settle, type Outcome } from "../lib/batcher";
+import { Batcher, type Outcome } from "../lib/batcher";
 import { recordEvent, recordEvents } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -81,7 +82,6 @@ interface LotteryThis extends Service, DbServiceThis {
 	lotteryChanged(id: number, lists?: boolean): Promise<void>;
 	refuseParticipation(lotteryId: number, t: Transaction): Promise<never>;
 	writeAtTimeJoins(items: Join[]): Promise<Array<Outcome<void>>>;
-	joinAtTimeOne(join: Join): Promise<void>;
 	joins: Batcher<Join, void>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
@@ -266,7 +266,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						if (!admin) {
 							// A locking read sees every committed participation, instant ones included.
 							const [joined] = await db.query<{ n: number }>(
-								`SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+								`SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?${shareLock(db)}`,
 								{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
 							);
 							if (Number(joined.n) > 0) throw new AppError("LOTTERY_HAS_PARTICIPANTS");
@@ -584,8 +584,8 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			 * Type 1 joins, many in one transaction: the lotteries' rows read under a shared lock (no draw or cancel
 			 * slips in, joins run side by side), every accepted row and its outbox event inserted in one statement
 			 * each. An item the batch cannot take for sure (a race on the unique key, a deadlock) makes the whole
-			 * batch roll back and each item go alone through `joinAtTimeOne`, so batching never refuses a join
-			 * that would have succeeded by itself.
+			 * batch roll back and each item go again in a batch of its own, so batching never refuses a join that
+			 * would have succeeded by itself.
 			 */
 			async writeAtTimeJoins(this: LotteryThis, items: Join[]): Promise<Array<Outcome<void>>> {
 				const db = this.adapter.db;
@@ -593,7 +593,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				try {
 					await db.transaction(async t => {
 						const rows = await db.query<JoinableRow>(
-							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
+							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`,
 							{ replacements: [[...new Set(items.map(i => i.lotteryId))]], type: QueryTypes.SELECT, transaction: t },
 						);
 						const byId = new Map(rows.map(r => [Number(r.id), r]));
@@ -621,28 +621,10 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					});
 					return outcomes;
 				} catch (err) {
-					if (items.length === 1) return [await settle(this.joinAtTimeOne(items[0]))];
+					// Alone, a join that met an existing row has joined before; anything else is its own failure.
+					if (items.length === 1) return [{ ok: false, error: err instanceof UniqueConstraintError ? new AppError("ALREADY_PARTICIPATED") : err }];
 					this.logger.debug(`a batch of ${items.length} joins fell back to one transaction each: ${(err as Error).message}`);
-					return Promise.all(items.map(item => settle(this.joinAtTimeOne(item))));
-				}
-			},
-
-			/** One type 1 join in its own transaction: the shared lock on the lottery row, the row, its event. */
-			async joinAtTimeOne(this: LotteryThis, { lotteryId, userId }: Join): Promise<void> {
-				const db = this.adapter.db;
-				try {
-					await db.transaction(async t => {
-						const [row] = await db.query<JoinableRow>(
-							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id = ?${db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : ""}`,
-							{ replacements: [lotteryId], type: QueryTypes.SELECT, transaction: t },
-						);
-						if (!row || !joinableAtTime(row, now())) throw refusal(row);
-						await this.models.Participation.create({ lotteryId, userId }, { transaction: t });
-						await recordEvent(db, t, "participation.created", { type: "lottery", id: lotteryId }, { lotteryId, userId });
-					});
-				} catch (err) {
-					if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
-					throw err;
+					return Promise.all(items.map(async item => (await this.writeAtTimeJoins([item]))[0]));
 				}
 			},
 
