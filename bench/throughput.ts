@@ -17,7 +17,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
 const SECRET = "bench-secret-bench-secret-bench-secret";
-const USERS = 80_000;
+const USERS = 200_000;
+// Users who open the lottery before a "participation (users who opened the lottery)" run: more than one run takes.
+const WARM = 40_000;
 // For quicker looks while tuning: BENCH_ONLY=participation,lotteryList and BENCH_SERVICE_NODES=1.
 const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
 const NODE_COUNTS = (process.env.BENCH_SERVICE_NODES ?? "1,2").split(",").map(Number);
@@ -78,22 +80,38 @@ async function main(): Promise<void> {
 			}).then(r => r.json() as Promise<{ data: { id: number } }>);
 			const lotteryId = created.data.id;
 			const ceilingRun = () => cannon("ceiling: bare moleculer-web route", `http://127.0.0.1:${ceilingPort}`, { method: "POST", path: "/ceiling", headers: json, body: "{}" });
-			const scenarios: Array<[string, autocannon.Request | (() => autocannon.Request)]> = [
-				["lotteryList (cached)", { method: "POST", path: "/lottery/v1/lottery/lotteryList", headers: json, body: JSON.stringify({ lastId: 0, pageSize: 10 }) }],
-				["lotteryDetail (cached)", { method: "POST", path: "/lottery/v1/lottery/lotteryDetail", headers: json, body: JSON.stringify({ id: lotteryId }) }],
-				["user detail (token cached)", { method: "POST", path: "/usercenter/v1/user/detail", headers: { ...json, authorization: `Bearer ${tokens[1]}` }, body: "{}" }],
+			const participation = (): autocannon.Request => ({
+				method: "POST", path: "/lottery/v1/lottery/participation",
+				setupRequest: req => ({ ...req, headers: { ...json, authorization: `Bearer ${tokens[nextUser++ % tokens.length]}` }, body: JSON.stringify({ lotteryId }) }),
+			});
+			// The way go-lottery's clients join: they open the lottery (its detail, with their token) first. The next
+			// WARM users do that before the run, so the gateway knows their tokens as it would in use.
+			let warmedUntil = 0;
+			const openLotteries = async () => {
+				let next = nextUser;
+				warmedUntil = nextUser + WARM;
+				await autocannon({
+					url: base, connections: CONNECTIONS, amount: WARM,
+					requests: [{ method: "POST", path: "/lottery/v1/lottery/lotteryDetail", setupRequest: req => ({ ...req, headers: { ...json, authorization: `Bearer ${tokens[next++ % tokens.length]}` }, body: JSON.stringify({ id: lotteryId }) }) }],
+				});
+			};
+			const scenarios: Array<{ name: string; request: autocannon.Request | (() => autocannon.Request); before?: () => Promise<void> }> = [
+				{ name: "lotteryList (cached)", request: { method: "POST", path: "/lottery/v1/lottery/lotteryList", headers: json, body: JSON.stringify({ lastId: 0, pageSize: 10 }) } },
+				{ name: "lotteryDetail (cached)", request: { method: "POST", path: "/lottery/v1/lottery/lotteryDetail", headers: json, body: JSON.stringify({ id: lotteryId }) } },
+				{ name: "user detail (token cached)", request: { method: "POST", path: "/usercenter/v1/user/detail", headers: { ...json, authorization: `Bearer ${tokens[1]}` }, body: "{}" } },
+				// Every request a user who has not joined yet, right after opening the lottery.
+				{ name: "participation (users who opened the lottery)", request: participation, before: openLotteries },
 				// Every request a user who has not joined yet, with a token the system has not seen yet.
-				["participation (distinct users)", () => ({
-					method: "POST", path: "/lottery/v1/lottery/participation",
-					setupRequest: req => ({ ...req, headers: { ...json, authorization: `Bearer ${tokens[nextUser++ % tokens.length]}` }, body: JSON.stringify({ lotteryId }) }),
-				})],
-				["login (argon2id)", { method: "POST", path: "/usercenter/v1/user/login", headers: json, body: JSON.stringify({ mobile, password: "bench-pass" }) }],
+				{ name: "participation (every token new)", request: participation, before: async () => { nextUser = Math.max(nextUser, warmedUntil); } },
+				{ name: "login (argon2id)", request: { method: "POST", path: "/usercenter/v1/user/login", headers: json, body: JSON.stringify({ mobile, password: "bench-pass" }) } },
 			];
 
 			report.push(`### ${serviceNodes} service node${serviceNodes > 1 ? "s" : ""} + 1 gateway node`, "", "| endpoint | req/s | p50 ms | p99 ms | errors | ceiling req/s | of ceiling | goal |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
-			for (const [name, request] of scenarios) {
+			for (const { name, request, before } of scenarios) {
 				const pairs: Array<{ run: Run; ceiling: Run }> = [];
 				for (let round = 0; round < ROUNDS; round++) {
+					if (ONLY.length && !ONLY.some(o => name.startsWith(o))) break;
+					await before?.();
 					const ceiling = await ceilingRun();
 					const run = await cannon(name, base, typeof request === "function" ? request() : request);
 					if (!ceiling || !run) break;

@@ -16,6 +16,9 @@ function secretKey(secret: string): crypto.KeyObject {
 	return key;
 }
 
+/** Longer than any token this system issues by far; the gateway refuses longer ones before asking anyone. */
+export const MAX_TOKEN_LENGTH = 4096;
+
 /** What login, register, wxMiniAuth and refresh answer with (go-lottery's shape). */
 export interface TokenPair {
 	accessToken: string;

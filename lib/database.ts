@@ -5,6 +5,7 @@ import { Sequelize, Transaction, type Options } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 import { migrations } from "../deploy/migrations";
 import type { Config } from "./config";
+import { MysqlTwoStep, SequelizeTwoStep, type TwoStepRunner } from "./two-step";
 
 type LogFn = (msg: string) => void;
 
@@ -242,6 +243,9 @@ export async function releaseDatabase(sequelize: Sequelize): Promise<void> {
 		entry.refs--;
 		if (entry.refs <= 0) {
 			shared.delete(key);
+			const runner = twoSteps.get(sequelize);
+			twoSteps.delete(sequelize);
+			await runner?.close();
 			await sequelize.close();
 		}
 		return;
@@ -259,4 +263,20 @@ export function activeDatabases(): Sequelize[] {
  */
 export function shareLock(db: Sequelize): string {
 	return db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : "";
+}
+
+const twoSteps = new WeakMap<Sequelize, TwoStepRunner>();
+
+/**
+ * Two-step transactions (lib/two-step.ts) on a node's shared database: on MySQL a few connections of their own
+ * that take a step's statements in one packet, closed with the database; elsewhere plain Sequelize transactions.
+ */
+export function twoStepRunner(db: Sequelize): TwoStepRunner {
+	let runner = twoSteps.get(db);
+	if (!runner) {
+		const entry = [...shared.entries()].find(([, e]) => e.sequelize === db);
+		runner = db.getDialect() === "mysql" && entry ? new MysqlTwoStep(entry[0], 2) : new SequelizeTwoStep(db);
+		twoSteps.set(db, runner);
+	}
+	return runner;
 }

@@ -7,6 +7,9 @@ export interface AuthUser {
 	isAdmin: boolean;
 }
 
+/** users.resolveTokens' answer for one token: whose it is and until when, or why it is no credential. */
+export type TokenResolution = (AuthUser & { exp: number }) | { refused: string };
+
 /** What the gateway puts in ctx.meta for the actions it calls. */
 export interface RequestMeta {
 	user?: AuthUser | null;

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
+import type { Statement } from "./two-step";
 
 /**
  * Domain events through a transactional outbox: a state change and the event row that announces it are
@@ -56,18 +57,27 @@ export async function recordEvent<T extends Record<string, unknown>>(
 	return event;
 }
 
-/** Several events of one change, in one statement. */
-export async function recordEvents(db: Sequelize, t: Transaction, events: Array<{ type: DomainEventType; aggregate: { type: DomainEvent["aggregateType"]; id: number | string }; data: Record<string, unknown> }>): Promise<void> {
+type NewEvent = { type: DomainEventType; aggregate: { type: DomainEvent["aggregateType"]; id: number | string }; data: Record<string, unknown> };
+
+/** The INSERTs that write `events` into the outbox, up to 500 rows a statement (for a transaction of the caller's). */
+export function outboxInserts(events: NewEvent[]): Statement[] {
+	const statements: Statement[] = [];
 	for (let i = 0; i < events.length; i += 500) {
 		const chunk = events.slice(i, i + 500).map(e => ({
 			eventId: crypto.randomUUID(), type: e.type, version: EVENT_VERSION, time: new Date().toISOString(),
 			aggregateType: e.aggregate.type, aggregateId: String(e.aggregate.id), data: e.data,
 		}));
-		await db.query(
+		statements.push([
 			`INSERT INTO outbox (event_id, type, aggregate_type, aggregate_id, payload, created_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
-			{ replacements: chunk.flatMap(e => [e.eventId, e.type, e.aggregateType, e.aggregateId, JSON.stringify(e), Date.now()]), type: QueryTypes.INSERT, transaction: t },
-		);
+			chunk.flatMap(e => [e.eventId, e.type, e.aggregateType, e.aggregateId, JSON.stringify(e), Date.now()]),
+		]);
 	}
+	return statements;
+}
+
+/** Several events of one change, in one statement. */
+export async function recordEvents(db: Sequelize, t: Transaction, events: NewEvent[]): Promise<void> {
+	for (const [sql, replacements] of outboxInserts(events)) await db.query(sql, { replacements, type: QueryTypes.INSERT, transaction: t });
 }
 
 export interface OutboxRow {

@@ -4,13 +4,15 @@ import path from "node:path";
 import type { ActionSchema, Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { AppError } from "../domain/errors";
+import { MAX_TOKEN_LENGTH } from "../domain/token";
+import { Batcher } from "../lib/batcher";
 import type { Config } from "../lib/config";
 import { activeDatabases } from "../lib/database";
 import { toHttpError } from "../lib/http-errors";
 import { isDraining } from "../lib/lifecycle";
 import { LocalCache } from "../lib/local-cache";
 import { projectPath } from "../lib/paths";
-import type { AuthUser, RequestMeta } from "../lib/meta";
+import type { AuthUser, RequestMeta, TokenResolution } from "../lib/meta";
 
 /**
  * go-lottery's HTTP contract (../shared/reference/go-lottery-swagger), path by path. Only these aliases are
@@ -109,8 +111,10 @@ type Res = ServerResponse;
 
 interface ApiThis extends Service {
 	config: Config;
-	/** Tokens this gateway resolved in the last few seconds: one transporter round trip less per request. */
+	/** Tokens this gateway resolved in the last minute: no transporter round trip for a known token. */
 	tokens: LocalCache<AuthUser & { exp: number }>;
+	/** Tokens met for the first time in the same moment go to users.resolveTokens together. */
+	tokenResolver: Batcher<string, TokenResolution>;
 	clientIp(req: Req): string;
 	sendJson(res: Res, status: number, body: unknown): void;
 	accessLog(req: Req, status: number): void;
@@ -268,12 +272,18 @@ export function createApiService(config: Config, openApi: () => Record<string, u
 					if (mode === "required") throw new AppError("UNAUTHORIZED", "malformed Authorization header: use 'Bearer <accessToken>'");
 					return null;
 				}
+				if (m[1].length > MAX_TOKEN_LENGTH) {
+					if (mode === "required") throw new AppError("UNAUTHORIZED", `the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+					return null;
+				}
 				try {
-					// A token seen in the last seconds is known here; others go to users.resolveToken (cached in the
-					// shared cache for a minute). Either way the expiry is checked on every request.
+					// A token resolved in the last minute is known here; new ones go to users.resolveTokens, many in one
+					// call. Either way the expiry is checked on every request, so no cache extends a token's life.
 					let resolved = this.tokens.get(m[1]);
 					if (!resolved) {
-						resolved = await ctx.call<AuthUser & { exp: number }, { token: string }>("users.resolveToken", { token: m[1] });
+						const answer = await this.tokenResolver.submit(m[1]);
+						if ("refused" in answer) throw new AppError("UNAUTHORIZED", answer.refused);
+						resolved = answer;
 						this.tokens.set(m[1], resolved, resolved.exp * 1000);
 					}
 					if (resolved.exp * 1000 <= Date.now()) throw new AppError("UNAUTHORIZED", "token expired");
@@ -349,8 +359,12 @@ export function createApiService(config: Config, openApi: () => Record<string, u
 
 		created(this: ApiThis) {
 			this.config = config;
-			// Five seconds adds little to the minute users.resolveToken is already cached for.
-			this.tokens = new LocalCache(50_000, 5_000);
+			// A minute: how long a change to a user (made an operator, removed) may take to reach a token in use.
+			this.tokens = new LocalCache(100_000, 60_000);
+			this.tokenResolver = new Batcher(async tokens => {
+				const answers = await this.broker.call<TokenResolution[], { tokens: string[] }>("users.resolveTokens", { tokens });
+				return answers.map(value => ({ ok: true as const, value }));
+			}, { maxBatch: 1000, parallel: 4 });
 		},
 	};
 }

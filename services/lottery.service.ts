@@ -9,11 +9,12 @@ import {
 } from "../domain/lottery";
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
-import { shareLock } from "../lib/database";
+import { shareLock, twoStepRunner } from "../lib/database";
+import { isDuplicateKey } from "../lib/two-step";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
-import { recordEvent, recordEvents } from "../lib/outbox";
+import { outboxInserts, recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
@@ -135,7 +136,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 		created(this: LotteryThis) {
 			// Two batches in flight: while one commits, the next one gathers. More would only make each smaller.
-			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 2 });
+			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 1 });
 		},
 
 		actions: {
@@ -476,7 +477,8 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						if (err instanceof UniqueConstraintError) throw new AppError("ALREADY_PARTICIPATED");
 						throw err;
 					}
-					await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
+					// A type 1 batch dropped its users' counters itself, once for the lot, before it answered.
+					if (lottery.announceType !== AnnounceType.AT_TIME) await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
 					countMetric(this.broker, "participations", { kind: "scheduled" });
 					ctx.emit("lottery.participated", { lotteryId, userId, participantCount: count });
 					// The draw service draws a type-2 lottery as soon as its joinNumber-th participant is in.
@@ -581,27 +583,25 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			},
 
 			/**
-			 * Type 1 joins, many in one transaction: the lotteries' rows read under a shared lock (no draw or cancel
-			 * slips in, joins run side by side), every accepted row and its outbox event inserted in one statement
-			 * each. An item the batch cannot take for sure (a race on the unique key, a deadlock) makes the whole
+			 * Type 1 joins, many in one transaction of two steps (lib/two-step.ts: two round trips on MySQL): read the
+			 * lotteries' rows under a shared lock (no draw or cancel slips in, joins run side by side) and which of
+			 * the pairs joined before; then insert every accepted row and its outbox event, one statement each, and
+			 * commit. An item the batch cannot take for sure (a race on the unique key, a deadlock) makes the whole
 			 * batch roll back and each item go again in a batch of its own, so batching never refuses a join that
 			 * would have succeeded by itself.
 			 */
 			async writeAtTimeJoins(this: LotteryThis, items: Join[]): Promise<Array<Outcome<void>>> {
 				const db = this.adapter.db;
 				const outcomes: Array<Outcome<void>> = [];
+				const joined: Join[] = [];
 				try {
-					await db.transaction(async t => {
-						const rows = await db.query<JoinableRow>(
-							`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`,
-							{ replacements: [[...new Set(items.map(i => i.lotteryId))]], type: QueryTypes.SELECT, transaction: t },
-						);
-						const byId = new Map(rows.map(r => [Number(r.id), r]));
-						const existing = await db.query<{ lotteryId: number; userId: number }>(
-							"SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)",
-							{ replacements: [[...byId.keys(), 0], [...new Set(items.map(i => i.userId))]], type: QueryTypes.SELECT, transaction: t },
-						);
-						const taken = new Set(existing.map(e => `${e.lotteryId}:${e.userId}`));
+					const lotteryIds = [...new Set(items.map(i => i.lotteryId))];
+					await twoStepRunner(db).run([
+						[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [lotteryIds]],
+						["SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)", [lotteryIds, [...new Set(items.map(i => i.userId))]]],
+					], ([rows, existing]) => {
+						const byId = new Map((rows as unknown as JoinableRow[]).map(r => [Number(r.id), r]));
+						const taken = new Set((existing as unknown as Join[]).map(e => `${e.lotteryId}:${e.userId}`));
 						const accepted: Join[] = [];
 						const at = now();
 						for (const item of items) {
@@ -615,17 +615,30 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 								outcomes.push({ ok: true, value: undefined });
 							}
 						}
-						if (!accepted.length) return;
-						await this.models.Participation.bulkCreate(accepted.map(j => ({ lotteryId: j.lotteryId, userId: j.userId })), { transaction: t });
-						await recordEvents(db, t, accepted.map(j => ({ type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } })));
+						joined.push(...accepted);
+						if (!accepted.length) return { writes: [], result: undefined };
+						const time = new Date();
+						return {
+							writes: [
+								[`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) VALUES ${accepted.map(() => "(?, ?, 0, 0, ?, ?)").join(", ")}`, accepted.flatMap(j => [j.lotteryId, j.userId, time, time])],
+								...outboxInserts(accepted.map(j => ({ type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } }))),
+							],
+							result: undefined,
+						};
 					});
-					return outcomes;
 				} catch (err) {
 					// Alone, a join that met an existing row has joined before; anything else is its own failure.
-					if (items.length === 1) return [{ ok: false, error: err instanceof UniqueConstraintError ? new AppError("ALREADY_PARTICIPATED") : err }];
+					if (items.length === 1) return [{ ok: false, error: isDuplicateKey(err) ? new AppError("ALREADY_PARTICIPATED") : err }];
 					this.logger.debug(`a batch of ${items.length} joins fell back to one transaction each: ${(err as Error).message}`);
 					return Promise.all(items.map(async item => (await this.writeAtTimeJoins([item]))[0]));
 				}
+				// Committed: the joiners' counters are stale from now on, and each joiner reads fresh ones after its answer.
+				// A join is in even when the cache cannot be reached; its counter then lags until the entry expires.
+				if (joined.length) {
+					await this.cleanCache("lottery", [...new Set(joined.map(j => `lottery.userCounts:${j.userId}`))])
+						.catch((err: Error) => this.logger.warn(`joins committed, but their users' cached counters could not be dropped: ${err.message}`));
+				}
+				return outcomes;
 			},
 
 			async userLotteryItems(this: LotteryThis, rows: Parameters<LotteryThis["userLotteryItems"]>[0]): Promise<UserLotteryItem[]> {
