@@ -5,7 +5,7 @@ import { Sequelize, Transaction, type Options } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 import { migrations } from "../deploy/migrations";
 import type { Config } from "./config";
-import { MysqlTwoStep, SequelizeTwoStep, type TwoStepRunner } from "./two-step";
+import { MysqlPacked, SequelizePacked, type PackedTransactions } from "./packed-sql";
 
 type LogFn = (msg: string) => void;
 
@@ -243,9 +243,9 @@ export async function releaseDatabase(sequelize: Sequelize): Promise<void> {
 		entry.refs--;
 		if (entry.refs <= 0) {
 			shared.delete(key);
-			const runner = twoSteps.get(sequelize);
-			twoSteps.delete(sequelize);
-			await runner?.close();
+			const packed = packedByDb.get(sequelize);
+			packedByDb.delete(sequelize);
+			await packed?.close();
 			await sequelize.close();
 		}
 		return;
@@ -265,18 +265,18 @@ export function shareLock(db: Sequelize): string {
 	return db.getDialect() === "mysql" ? " LOCK IN SHARE MODE" : "";
 }
 
-const twoSteps = new WeakMap<Sequelize, TwoStepRunner>();
+const packedByDb = new WeakMap<Sequelize, PackedTransactions>();
 
 /**
- * Two-step transactions (lib/two-step.ts) on a node's shared database: on MySQL a few connections of their own
- * that take a step's statements in one packet, closed with the database; elsewhere plain Sequelize transactions.
+ * Packed transactions (lib/packed-sql.ts) on a node's shared database: on MySQL a few connections of their own
+ * that take many statements in one packet, closed with the database; elsewhere plain Sequelize transactions.
  */
-export function twoStepRunner(db: Sequelize): TwoStepRunner {
-	let runner = twoSteps.get(db);
-	if (!runner) {
+export function packedTransactions(db: Sequelize): PackedTransactions {
+	let packed = packedByDb.get(db);
+	if (!packed) {
 		const entry = [...shared.entries()].find(([, e]) => e.sequelize === db);
-		runner = db.getDialect() === "mysql" && entry ? new MysqlTwoStep(entry[0], 2) : new SequelizeTwoStep(db);
-		twoSteps.set(db, runner);
+		packed = db.getDialect() === "mysql" && entry ? new MysqlPacked(entry[0], 2) : new SequelizePacked(db);
+		packedByDb.set(db, packed);
 	}
-	return runner;
+	return packed;
 }

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
-import type { Statement } from "./two-step";
+import type { Statement } from "./packed-sql";
 
 /**
  * Domain events through a transactional outbox: a state change and the event row that announces it are
@@ -59,17 +59,40 @@ export async function recordEvent<T extends Record<string, unknown>>(
 
 type NewEvent = { type: DomainEventType; aggregate: { type: DomainEvent["aggregateType"]; id: number | string }; data: Record<string, unknown> };
 
+const OUTBOX_COLUMNS = "event_id, type, aggregate_type, aggregate_id, payload, created_at";
+
+/** An outbox row's values, in OUTBOX_COLUMNS' order. */
+function outboxValues(e: NewEvent): unknown[] {
+	const event: DomainEvent = {
+		eventId: crypto.randomUUID(), type: e.type, version: EVENT_VERSION, time: new Date().toISOString(),
+		aggregateType: e.aggregate.type, aggregateId: String(e.aggregate.id), data: e.data,
+	};
+	return [event.eventId, event.type, event.aggregateType, event.aggregateId, JSON.stringify(event), Date.now()];
+}
+
 /** The INSERTs that write `events` into the outbox, up to 500 rows a statement (for a transaction of the caller's). */
 export function outboxInserts(events: NewEvent[]): Statement[] {
 	const statements: Statement[] = [];
 	for (let i = 0; i < events.length; i += 500) {
-		const chunk = events.slice(i, i + 500).map(e => ({
-			eventId: crypto.randomUUID(), type: e.type, version: EVENT_VERSION, time: new Date().toISOString(),
-			aggregateType: e.aggregate.type, aggregateId: String(e.aggregate.id), data: e.data,
-		}));
+		const chunk = events.slice(i, i + 500);
+		statements.push([`INSERT INTO outbox (${OUTBOX_COLUMNS}) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`, chunk.flatMap(outboxValues)]);
+	}
+	return statements;
+}
+
+/**
+ * Like outboxInserts, for writes whose condition is checked in SQL as they run: event i is written only if the
+ * row of `gate.table` whose id is `gate.ids[i]` (alias `g`) passes `gate.where` at that moment.
+ */
+export function outboxInsertsWhere(events: NewEvent[], gate: { table: string; ids: number[]; where: string; values: unknown[] }): Statement[] {
+	const statements: Statement[] = [];
+	for (let i = 0; i < events.length; i += 500) {
+		const rows = events.slice(i, i + 500).map((e, j) => [...outboxValues(e), gate.ids[i + j]]);
+		const first = "SELECT ? AS event_id, ? AS type, ? AS aggregate_type, ? AS aggregate_id, ? AS payload, ? AS created_at, ? AS gate_id";
+		const union = rows.map((_, j) => (j ? "SELECT ?, ?, ?, ?, ?, ?, ?" : first)).join(" UNION ALL ");
 		statements.push([
-			`INSERT INTO outbox (event_id, type, aggregate_type, aggregate_id, payload, created_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
-			chunk.flatMap(e => [e.eventId, e.type, e.aggregateType, e.aggregateId, JSON.stringify(e), Date.now()]),
+			`INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT v.event_id, v.type, v.aggregate_type, v.aggregate_id, v.payload, v.created_at FROM (${union}) v JOIN ${gate.table} g ON g.id = v.gate_id WHERE ${gate.where}`,
+			[...rows.flat(), ...gate.values],
 		]);
 	}
 	return statements;

@@ -9,12 +9,12 @@ import {
 } from "../domain/lottery";
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
-import { shareLock, twoStepRunner } from "../lib/database";
-import { isDuplicateKey } from "../lib/two-step";
+import { packedTransactions, shareLock } from "../lib/database";
+import { isDuplicateKey, type PackedTransactions } from "../lib/packed-sql";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
-import { outboxInserts, recordEvent } from "../lib/outbox";
+import { outboxInserts, outboxInsertsWhere, recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
@@ -53,6 +53,44 @@ function joinableAtTime(row: JoinableRow, at: number): boolean {
 	return Number(row.state) === LotteryState.OPEN && Number(row.announceType) === AnnounceType.AT_TIME && Number(row.announceTime) > at;
 }
 
+/** joinableAtTime in SQL, on a lottery row aliased `g`; its values are OPEN, AT_TIME and the time now. */
+const JOINABLE_SQL = "g.state = ? AND g.announce_type = ? AND g.announce_time > ?";
+
+/** Each join's outcome, and the joins that go in. */
+interface JoinDecision {
+	outcomes: Array<Outcome<void>>;
+	joined: Join[];
+}
+
+/**
+ * What a batch of type 1 joins comes to, given the lotteries' locked rows and the pairs that joined before: a
+ * refusal where the lottery takes no joins, ALREADY_PARTICIPATED for a pair that is in (or earlier in the
+ * batch), and in for the rest.
+ */
+function decideJoins(items: Join[], rows: JoinableRow[], existing: Join[], at: number): JoinDecision {
+	const byId = new Map(rows.map(r => [Number(r.id), r]));
+	const taken = new Set(existing.map(e => `${e.lotteryId}:${e.userId}`));
+	const outcomes: Array<Outcome<void>> = [];
+	const joined: Join[] = [];
+	for (const item of items) {
+		const row = byId.get(item.lotteryId);
+		const key = `${item.lotteryId}:${item.userId}`;
+		if (!row || !joinableAtTime(row, at)) outcomes.push({ ok: false, error: refusal(row) });
+		else if (taken.has(key)) outcomes.push({ ok: false, error: new AppError("ALREADY_PARTICIPATED") });
+		else {
+			taken.add(key);
+			joined.push(item);
+			outcomes.push({ ok: true, value: undefined });
+		}
+	}
+	return { outcomes, joined };
+}
+
+/** The outbox event of a type 1 join. */
+function participationEvent(j: Join) {
+	return { type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } };
+}
+
 /** Why a lottery (its row, or none) refuses a join. */
 function refusal(row: { state: number | string; announceType: number | string } | undefined): AppError {
 	const state = Number(row?.state);
@@ -83,6 +121,8 @@ interface LotteryThis extends Service, DbServiceThis {
 	lotteryChanged(id: number, lists?: boolean): Promise<void>;
 	refuseParticipation(lotteryId: number, t: Transaction): Promise<never>;
 	writeAtTimeJoins(items: Join[]): Promise<Array<Outcome<void>>>;
+	joinInOneExchange(packed: PackedTransactions, items: Join[]): Promise<JoinDecision>;
+	joinInTwoSteps(packed: PackedTransactions, items: Join[]): Promise<JoinDecision>;
 	joins: Batcher<Join, void>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
@@ -583,62 +623,80 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			},
 
 			/**
-			 * Type 1 joins, many in one transaction of two steps (lib/two-step.ts: two round trips on MySQL): read the
-			 * lotteries' rows under a shared lock (no draw or cancel slips in, joins run side by side) and which of
-			 * the pairs joined before; then insert every accepted row and its outbox event, one statement each, and
-			 * commit. An item the batch cannot take for sure (a race on the unique key, a deadlock) makes the whole
-			 * batch roll back and each item go again in a batch of its own, so batching never refuses a join that
-			 * would have succeeded by itself.
+			 * Type 1 joins, many in one transaction, in as few exchanges with the database as can be
+			 * (lib/packed-sql.ts). The lotteries' rows are read under a shared lock, so no draw or cancel slips in
+			 * and joins run side by side; every accepted row and its outbox event go in with one statement each.
+			 * - First in one exchange: the inserts themselves check that the lottery takes joins, in SQL, against
+			 *   the locked rows; the rows read tell each caller what the inserts decided.
+			 * - If a unique key refuses that (someone in the batch had joined before), the batch goes again in two
+			 *   steps, which first reads who joined before and leaves them out.
+			 * - Whatever else fails (a race on the unique key, a deadlock) makes each item go again alone, so
+			 *   batching never refuses a join that would have succeeded by itself.
 			 */
 			async writeAtTimeJoins(this: LotteryThis, items: Join[]): Promise<Array<Outcome<void>>> {
-				const db = this.adapter.db;
-				const outcomes: Array<Outcome<void>> = [];
-				const joined: Join[] = [];
+				const packed = packedTransactions(this.adapter.db);
+				let decided: { outcomes: Array<Outcome<void>>; joined: Join[] };
 				try {
-					const lotteryIds = [...new Set(items.map(i => i.lotteryId))];
-					await twoStepRunner(db).run([
-						[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [lotteryIds]],
-						["SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)", [lotteryIds, [...new Set(items.map(i => i.userId))]]],
-					], ([rows, existing]) => {
-						const byId = new Map((rows as unknown as JoinableRow[]).map(r => [Number(r.id), r]));
-						const taken = new Set((existing as unknown as Join[]).map(e => `${e.lotteryId}:${e.userId}`));
-						const accepted: Join[] = [];
-						const at = now();
-						for (const item of items) {
-							const row = byId.get(item.lotteryId);
-							const key = `${item.lotteryId}:${item.userId}`;
-							if (!row || !joinableAtTime(row, at)) outcomes.push({ ok: false, error: refusal(row) });
-							else if (taken.has(key)) outcomes.push({ ok: false, error: new AppError("ALREADY_PARTICIPATED") });
-							else {
-								taken.add(key);
-								accepted.push(item);
-								outcomes.push({ ok: true, value: undefined });
-							}
-						}
-						joined.push(...accepted);
-						if (!accepted.length) return { writes: [], result: undefined };
-						const time = new Date();
-						return {
-							writes: [
-								[`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) VALUES ${accepted.map(() => "(?, ?, 0, 0, ?, ?)").join(", ")}`, accepted.flatMap(j => [j.lotteryId, j.userId, time, time])],
-								...outboxInserts(accepted.map(j => ({ type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } }))),
-							],
-							result: undefined,
-						};
-					});
-				} catch (err) {
+					decided = await this.joinInOneExchange(packed, items);
+				} catch (first) {
 					// Alone, a join that met an existing row has joined before; anything else is its own failure.
-					if (items.length === 1) return [{ ok: false, error: isDuplicateKey(err) ? new AppError("ALREADY_PARTICIPATED") : err }];
-					this.logger.debug(`a batch of ${items.length} joins fell back to one transaction each: ${(err as Error).message}`);
-					return Promise.all(items.map(async item => (await this.writeAtTimeJoins([item]))[0]));
+					if (items.length === 1) return [{ ok: false, error: isDuplicateKey(first) ? new AppError("ALREADY_PARTICIPATED") : first }];
+					try {
+						if (!isDuplicateKey(first)) throw first;
+						decided = await this.joinInTwoSteps(packed, items);
+					} catch (err) {
+						this.logger.debug(`a batch of ${items.length} joins fell back to one transaction each: ${(err as Error).message}`);
+						return Promise.all(items.map(async item => (await this.writeAtTimeJoins([item]))[0]));
+					}
 				}
 				// Committed: the joiners' counters are stale from now on, and each joiner reads fresh ones after its answer.
 				// A join is in even when the cache cannot be reached; its counter then lags until the entry expires.
-				if (joined.length) {
-					await this.cleanCache("lottery", [...new Set(joined.map(j => `lottery.userCounts:${j.userId}`))])
+				if (decided.joined.length) {
+					await this.cleanCache("lottery", [...new Set(decided.joined.map(j => `lottery.userCounts:${j.userId}`))])
 						.catch((err: Error) => this.logger.warn(`joins committed, but their users' cached counters could not be dropped: ${err.message}`));
 				}
-				return outcomes;
+				return decided.outcomes;
+			},
+
+			/** The batch in one exchange: a locking read of the lotteries, and inserts that check them in SQL. */
+			async joinInOneExchange(this: LotteryThis, packed: PackedTransactions, items: Join[]) {
+				const db = this.adapter.db;
+				const at = now();
+				const time = new Date();
+				// A user twice in one batch joins once; the inserts then cannot refuse one another.
+				const unique = [...new Map(items.map(i => [`${i.lotteryId}:${i.userId}`, i])).values()];
+				const joinable = { where: JOINABLE_SQL, values: [LotteryState.OPEN, AnnounceType.AT_TIME, at] };
+				const [rows] = await packed.once<JoinableRow>([
+					[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [[...new Set(unique.map(i => i.lotteryId))]]],
+					[
+						`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) SELECT v.lottery_id, v.user_id, 0, 0, ?, ? FROM (${unique.map((_, i) => (i ? "SELECT ?, ?" : "SELECT ? AS lottery_id, ? AS user_id")).join(" UNION ALL ")}) v JOIN lottery g ON g.id = v.lottery_id WHERE ${joinable.where}`,
+						[time, time, ...unique.flatMap(j => [j.lotteryId, j.userId]), ...joinable.values],
+					],
+					...outboxInsertsWhere(unique.map(participationEvent), { table: "lottery", ids: unique.map(j => j.lotteryId), ...joinable }),
+				]);
+				return decideJoins(items, rows, [], at);
+			},
+
+			/** The batch in two steps: read the lotteries (locked) and who joined before, then insert the rest. */
+			async joinInTwoSteps(this: LotteryThis, packed: PackedTransactions, items: Join[]) {
+				const db = this.adapter.db;
+				const lotteryIds = [...new Set(items.map(i => i.lotteryId))];
+				return packed.twoStep([
+					[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [lotteryIds]],
+					["SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)", [lotteryIds, [...new Set(items.map(i => i.userId))]]],
+				], ([rows, existing]) => {
+					const decided = decideJoins(items, rows as unknown as JoinableRow[], existing as unknown as Join[], now());
+					const { joined } = decided;
+					if (!joined.length) return { writes: [], result: decided };
+					const time = new Date();
+					return {
+						writes: [
+							[`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) VALUES ${joined.map(() => "(?, ?, 0, 0, ?, ?)").join(", ")}`, joined.flatMap(j => [j.lotteryId, j.userId, time, time])],
+							...outboxInserts(joined.map(participationEvent)),
+						],
+						result: decided,
+					};
+				});
 			},
 
 			async userLotteryItems(this: LotteryThis, rows: Parameters<LotteryThis["userLotteryItems"]>[0]): Promise<UserLotteryItem[]> {

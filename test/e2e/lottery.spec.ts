@@ -1,5 +1,7 @@
 import type { Context } from "moleculer";
+import type { Sequelize } from "sequelize";
 import { issueToken } from "../../domain/token";
+import { packedTransactions } from "../../lib/database";
 import { createLottery, flushCaches, L, lotteryBody, nowSec, prize, recordWinners } from "../support/lottery";
 import { client, countRows, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
 
@@ -297,8 +299,8 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 			const [joined] = await sys.db.query("SELECT lottery_id AS lotteryId, COUNT(*) AS n FROM lottery_participation WHERE lottery_id IN (?) GROUP BY lottery_id", { replacements: [[open, cancelled]] });
 			expect((joined as Array<{ lotteryId: number; n: number }>).map(r => [Number(r.lotteryId), Number(r.n)])).toEqual([[open, 40]]);
 			// One outbox event per accepted join, no more.
-			const [events] = await sys.db.query("SELECT COUNT(*) AS n FROM outbox WHERE type = 'participation.created' AND aggregate_id = ?", { replacements: [String(open)] });
-			expect(Number((events as Array<{ n: number }>)[0].n)).toBe(40);
+			const [events] = await sys.db.query("SELECT aggregate_id AS id, COUNT(*) AS n FROM outbox WHERE type = 'participation.created' AND aggregate_id IN (?) GROUP BY aggregate_id", { replacements: [[String(open), String(cancelled)]] });
+			expect((events as Array<{ id: string; n: number }>).map(e => [e.id, Number(e.n)])).toEqual([[String(open), 40]]);
 			// And they did share transactions: fewer batches than joins that reached the writer.
 			const batches = lottery.joins.batches - before.batches;
 			const items = lottery.joins.items - before.items;
@@ -322,6 +324,34 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 			expect(a[4].ok !== b[0].ok).toBe(true);
 			const [rows] = await sys.db.query("SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?", { replacements: [id] });
 			expect(Number((rows as Array<{ n: number }>)[0].n)).toBe(9);
+		});
+
+		it("keeps a batch together when someone in it had joined before: the others go in, in one more transaction", async () => {
+			const owner = await registerUser(api);
+			const id = await createLottery(api, owner.token);
+			const players = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
+			expect((await api.post(`${L}/participation`, { lotteryId: id }, players[2].token)).status).toBe(200);
+			const lottery = sys.brokers.map(b => b.getLocalService("lottery")).find(Boolean) as unknown as {
+				adapter: { db: Sequelize };
+				writeAtTimeJoins(items: Array<{ lotteryId: number; userId: number }>): Promise<Array<{ ok: boolean; error?: { type?: string } }>>;
+			};
+			const packed = packedTransactions(lottery.adapter.db);
+			const once = jest.spyOn(packed, "once");
+			const twoStep = jest.spyOn(packed, "twoStep");
+			try {
+				const outcomes = await lottery.writeAtTimeJoins(players.map(p => ({ lotteryId: id, userId: p.id })));
+				expect(outcomes.map(o => (o.ok ? "in" : o.error?.type))).toEqual(["in", "in", "ALREADY_PARTICIPATED", "in", "in"]);
+				// One exchange refused by the unique key, then the careful two steps: not one transaction per join.
+				expect(once).toHaveBeenCalledTimes(1);
+				expect(twoStep).toHaveBeenCalledTimes(1);
+			} finally {
+				once.mockRestore();
+				twoStep.mockRestore();
+			}
+			const [rows] = await sys.db.query("SELECT COUNT(*) AS n FROM lottery_participation WHERE lottery_id = ?", { replacements: [id] });
+			expect(Number((rows as Array<{ n: number }>)[0].n)).toBe(5);
+			const [events] = await sys.db.query("SELECT COUNT(*) AS n FROM outbox WHERE type = 'participation.created' AND aggregate_id = ?", { replacements: [String(id)] });
+			expect(Number((events as Array<{ n: number }>)[0].n)).toBe(5);
 		});
 
 		it("draws the line at joinNumber for type 2 and tells the draw service once", async () => {
