@@ -9,6 +9,7 @@ import { shareLock } from "../lib/database";
 import { DrawEngine, type DrawOutcome } from "../lib/draw-engine";
 import { chainInstantLog, lotteriesWithUnchainedOutcomes } from "../lib/instant-chain";
 import { countMetric } from "../lib/metrics";
+import { lotteryCacheKeys } from "../lib/cache-keys";
 import { recordEvents } from "../lib/outbox";
 import { callerId, type Ctx } from "../lib/meta";
 import { PrizePool, type PoolStocks } from "../lib/prize-pool";
@@ -279,7 +280,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				this.logger.info({ lotteryId: outcome.lotteryId, participants: outcome.participantCount, winners: outcome.winners.length }, "lottery drawn");
 				countMetric(this.broker, "draws");
 				const winners = outcome.winners.map(w => `lottery.userCounts:${w.userId}`);
-				await this.cleanCache("lottery", [`lottery.get:${outcome.lotteryId}`, ...(winners.length <= 1000 ? winners : [])], ["lottery.lotteryList*", ...(winners.length > 1000 ? ["lottery.userCounts:*"] : [])]);
+				await this.cleanCache("lottery", [...lotteryCacheKeys(outcome.lotteryId), ...(winners.length <= 1000 ? winners : [])], ["lottery.lotteryList*", ...(winners.length > 1000 ? ["lottery.userCounts:*"] : [])]);
 				await this.broker.emit("lottery.drawn", {
 					lotteryId: outcome.lotteryId,
 					announceType: outcome.announceType,
@@ -351,7 +352,7 @@ export function createDrawService(config: Config): ServiceSchema<ServiceSettingS
 				countMetric(this.broker, "participations", { kind: "instant" });
 				countMetric(this.broker, "instantOutcomes", { won: prizeId ? "true" : "false" });
 				if (candidate && !prizeId) countMetric(this.broker, "poolRefusals");
-				await this.cleanCache("lottery", [...(prizeId ? [`lottery.get:${lotteryId}`] : []), `lottery.userCounts:${userId}`]);
+				await this.cleanCache("lottery", [...(prizeId ? lotteryCacheKeys(lotteryId) : []), `lottery.userCounts:${userId}`]);
 				ctx.emit("lottery.participated", { lotteryId, userId, instant: true, prizeId });
 				if (!prizeId) return { prizeId: 0, prize: null };
 				const won = await this.models.Prize.findByPk(prizeId);

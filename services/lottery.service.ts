@@ -11,6 +11,7 @@ import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { packedTransactions, shareLock } from "../lib/database";
 import { isDuplicateKey, type PackedTransactions } from "../lib/packed-sql";
+import { lotteryCacheKeys } from "../lib/cache-keys";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
@@ -333,8 +334,14 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 				},
 			},
 
+			/**
+			 * A lottery as its page shows it. What anonymous visitors see is the same for all of them, so it is
+			 * cached (cleaned with every other key of the lottery, see lotteryCacheKeys, and by sponsor edits);
+			 * a signed-in viewer's answer also says whether they joined, and is made afresh.
+			 */
 			lotteryDetail: {
 				auth: "optional",
+				cache: { enabled: (ctx: Ctx<unknown>) => !ctx.meta.user, keys: ["id"], ttl: 60 },
 				params: { id },
 				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>) {
 					const { lottery, prizes } = await this.visibleAggregate(ctx, ctx.params.id);
@@ -614,7 +621,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 			/** Drops the lottery's cached record, and the cached lists when the set of open lotteries may have changed. */
 			async lotteryChanged(this: LotteryThis, lotteryId: number, lists = true): Promise<void> {
-				await this.cleanCache("lottery", [`lottery.get:${lotteryId}`], lists ? ["lottery.lotteryList*"] : []);
+				await this.cleanCache("lottery", lotteryCacheKeys(lotteryId), lists ? ["lottery.lotteryList*"] : []);
 			},
 
 			async refuseParticipation(this: LotteryThis, lotteryId: number, t: Transaction): Promise<never> {

@@ -8,6 +8,7 @@ import { issueToken, MAX_TOKEN_LENGTH, verifyToken, type TokenPair } from "../do
 import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo } from "../domain/user";
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
 import { Batcher } from "../lib/batcher";
+import { SPONSOR_VIEWS } from "../lib/cache-keys";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx, type TokenResolution } from "../lib/meta";
 import { recordEvent } from "../lib/outbox";
@@ -311,6 +312,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				async handler(this: UsersThis, ctx: Ctx<SponsorParams & { id: number }>): Promise<Record<string, never>> {
 					const sponsor = await this.ownSponsor(ctx.params.id, callerId(ctx));
 					await sponsor.update(sponsorAttributes(ctx.params));
+					await this.cleanCache("lottery", [], SPONSOR_VIEWS);
 					return {};
 				},
 			},
@@ -321,6 +323,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<Record<string, never>> {
 					const sponsor = await this.ownSponsor(ctx.params.id, callerId(ctx));
 					await sponsor.destroy();
+					await this.cleanCache("lottery", [], SPONSOR_VIEWS);
 					return {};
 				},
 			},

@@ -53,6 +53,9 @@ describe(`lottery service through the gateway (${process.env.TEST_BACKEND})`, ()
 			const id = await createLottery(api, owner.token, { sponsorId });
 			const detail = await api.post(`${L}/lotteryDetail`, { id });
 			expect(detail.body.data.sponsor).toEqual({ id: sponsorId, userId: owner.id, type: 1, appletType: 0, name: "Acme", desc: "d", avatar: "a", isShow: 1, qrCode: "q", inputA: "", inputB: "" });
+			// Anonymous visitors share one cached answer: a sponsor's edit must reach it at once.
+			expect((await api.post("/usercenter/v1/userContact/upDateSponsor", { id: sponsorId, name: "Acme Two" }, owner.token)).status).toBe(200);
+			expect((await api.post(`${L}/lotteryDetail`, { id })).body.data.sponsor.name).toBe("Acme Two");
 			await api.post("/usercenter/v1/userContact/sponsorDel", { id: sponsorId }, owner.token);
 			const after = await api.post(`${L}/lotteryDetail`, { id });
 			expect(after.status).toBe(200);
