@@ -10,7 +10,7 @@ import { ErrorTable } from "../domain/errors";
 export interface ActionInfo {
 	params?: Record<string, unknown>;
 	auth?: "required" | "optional";
-	/** Kept by the cacher for this long: worth telling clients that reads may lag changes. */
+	/** Kept by the cacher: worth telling clients that reads may lag changes. */
 	cache?: unknown;
 	/** The schema of what the action answers (the envelope's `data`), read from its handler's type at build time. */
 	response?: Record<string, unknown>;
@@ -185,6 +185,13 @@ function errorResponses(): Record<string, Schema> {
 	return out;
 }
 
+/** What an action's cache settings mean for a client. A cache enabled by a function is on for some callers. */
+function cacheNote(cache: unknown): string {
+	const lag = "changes show up once the entry is cleaned (at once) or expires.";
+	const conditional = typeof cache === "object" && cache !== null && typeof (cache as { enabled?: unknown }).enabled === "function";
+	return conditional ? `Anonymous answers come from the cache; ${lag}` : `Answered from the cache; ${lag}`;
+}
+
 function operationFor(method: string, action: string, info: ActionInfo | undefined, statuses: Set<number>): Schema {
 	const [service, name] = action.split(".");
 	const body = info ? objectSchema(info.params ?? {}) : { type: "object" };
@@ -192,7 +199,7 @@ function operationFor(method: string, action: string, info: ActionInfo | undefin
 	const auth = info?.auth;
 	const notes = [
 		auth === "required" ? "Needs a bearer token." : auth === "optional" ? "A bearer token is optional: with one, the answer is about the caller." : "No token needed.",
-		info?.cache ? "Answered from the cache; changes show up once the entry is cleaned (at once) or expires." : "",
+		info?.cache ? cacheNote(info.cache) : "",
 		info ? "" : "The action's node was not reachable when this document was made: its parameters are not listed.",
 	].filter(Boolean).join(" ");
 	const responses: Record<string, unknown> = {

@@ -5,7 +5,7 @@ import { UniqueConstraintError, type Transaction } from "sequelize";
 import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
 import { hashPassword, verifyPassword } from "../domain/password";
 import { issueToken, MAX_TOKEN_LENGTH, verifyToken, type TokenPair } from "../domain/token";
-import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo } from "../domain/user";
+import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo, type UserRecord } from "../domain/user";
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
 import { Batcher } from "../lib/batcher";
 import { SPONSOR_VIEWS } from "../lib/cache-keys";
@@ -421,8 +421,9 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 		created(this: UsersThis) {
 			this.config = config;
 			this.userLoader = new Batcher(async (ids: number[]) => {
-				const rows = await this.models.User.findAll({ where: { id: [...new Set(ids)] } });
-				const byId = new Map(rows.map(r => [Number(r.id), toUserInfo(r.get({ plain: true }))]));
+				// Plain rows: no model instances for records that are only read and passed on.
+				const rows = await this.models.User.findAll({ where: { id: [...new Set(ids)] }, raw: true }) as unknown as UserRecord[];
+				const byId = new Map(rows.map(r => [Number(r.id), toUserInfo(r)]));
 				return ids.map(userId => {
 					const user = byId.get(userId);
 					return user ? { ok: true as const, value: user } : { ok: false as const, error: new AppError("USER_NOT_FOUND") };
