@@ -125,6 +125,9 @@ interface LotteryThis extends Service, DbServiceThis {
 	joinInOneExchange(packed: PackedTransactions, items: Join[]): Promise<JoinDecision>;
 	joinInTwoSteps(packed: PackedTransactions, items: Join[]): Promise<JoinDecision>;
 	joins: Batcher<Join, void>;
+	/** Announce types of published lotteries (they never change after publishing). */
+	announceTypes: Map<number, number>;
+	announceTypeOf(ctx: Ctx<unknown>, lotteryId: number): Promise<number>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
 }
@@ -177,6 +180,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 		created(this: LotteryThis) {
 			// Two batches in flight: while one commits, the next one gathers. More would only make each smaller.
+			this.announceTypes = new Map();
 			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 1 });
 		},
 
@@ -495,15 +499,14 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 					const { lotteryId } = ctx.params;
 					let reached = false;
 					let count = 0;
-					// The announce type never changes once a lottery can be joined, so the cached record may say which way.
-					const { lottery } = await this.visibleAggregate(ctx, lotteryId);
-					if (lottery.announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
+					const announceType = await this.announceTypeOf(ctx, lotteryId);
+					if (announceType === AnnounceType.INSTANT) throw new AppError("LOTTERY_IS_INSTANT");
 					const db = this.adapter.db;
 					try {
 						// The lottery's state is read in the transaction and on the locked row, never from a cache: no draw
 						// or cancel can slip between the check and the insert. Type 1 joins of all callers go in group
 						// commits (one transaction for whatever queued up meanwhile); type 2 counts on the row, one by one.
-						if (lottery.announceType === AnnounceType.AT_TIME) await this.joins.submit({ lotteryId, userId });
+						if (announceType === AnnounceType.AT_TIME) await this.joins.submit({ lotteryId, userId });
 						else await db.transaction(async t => {
 							// Type 2 counts exactly, on the row: the joinNumber-th participant is the last one in.
 							const [open] = await this.models.Lottery.update(
@@ -525,7 +528,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 						throw err;
 					}
 					// A type 1 batch dropped its users' counters itself, once for the lot, before it answered.
-					if (lottery.announceType !== AnnounceType.AT_TIME) await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
+					if (announceType !== AnnounceType.AT_TIME) await this.cleanCache("lottery", [`lottery.userCounts:${userId}`]);
 					countMetric(this.broker, "participations", { kind: "scheduled" });
 					ctx.emit("lottery.participated", { lotteryId, userId, participantCount: count });
 					// The draw service draws a type-2 lottery as soon as its joinNumber-th participant is in.
@@ -589,6 +592,21 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 		methods: {
 			async aggregate(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {
 				return ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
+			},
+
+			/**
+			 * How a lottery is drawn, which says how a join is written. It never changes once the lottery is
+			 * published, so the node remembers it from then on and asks no cache; a draft is looked up each time.
+			 */
+			async announceTypeOf(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<number> {
+				const known = this.announceTypes.get(lotteryId);
+				if (known !== undefined) return known;
+				const { lottery } = await this.visibleAggregate(ctx, lotteryId);
+				if (lottery.state !== LotteryState.DRAFT) {
+					if (this.announceTypes.size >= 100_000) this.announceTypes.clear();
+					this.announceTypes.set(lotteryId, lottery.announceType);
+				}
+				return lottery.announceType;
 			},
 
 			/** Drafts exist only for their creator: to everyone else they are not found. */

@@ -1,4 +1,5 @@
 import { issueToken } from "../../domain/token";
+import { createLottery } from "../support/lottery";
 import { client, countRows, newMobile, registerUser, startSystem, type Client, type TestSystem } from "../support/system";
 
 const U = "/usercenter/v1";
@@ -136,6 +137,29 @@ describe(`usercenter through the gateway (${process.env.TEST_BACKEND})`, () => {
 			expect(res.body.code).toBe(100003);
 			const orphan = issueToken(987654321, "test-secret", 3600).accessToken;
 			expect((await detail(orphan)).status).toBe(401);
+		});
+
+		it("resolves many new tokens at the same moment, each on its own: a bad one spoils none of the others", async () => {
+			const users = await Promise.all(Array.from({ length: 3 }, () => registerUser(api)));
+			const lotteryId = await createLottery(api, users[0].token);
+			// Fresh tokens the gateway has not met: several per user, so they go to users.resolveTokens together.
+			const good = users.flatMap(u => [1, 2, 3].map(i => ({ id: u.id, token: issueToken(u.id, "test-secret", 600 + i).accessToken })));
+			const bad = [
+				issueToken(users[0].id, "some-other-secret", 3600).accessToken,
+				issueToken(users[1].id, "test-secret", 60, Math.floor(Date.now() / 1000) - 3600).accessToken,
+				issueToken(987654321, "test-secret", 3600).accessToken,
+				"x".repeat(5000),
+			];
+			const [goodAnswers, badAnswers, anonymous] = await Promise.all([
+				Promise.all(good.map(g => api.post(`${U}/user/detail`, {}, g.token))),
+				Promise.all(bad.map(t => api.post(`${U}/user/detail`, {}, t))),
+				// Where a token is optional, a bad one is no token at all.
+				Promise.all(bad.map(t => api.post("/lottery/v1/lottery/lotteryDetail", { id: lotteryId }, t))),
+			]);
+			expect(goodAnswers.map(r => [r.status, r.body.data?.userInfo?.id])).toEqual(good.map(g => [200, g.id]));
+			expect(badAnswers.map(r => r.status)).toEqual([401, 401, 401, 401]);
+			expect(badAnswers[3].body.msg).toContain("longer than 4096");
+			expect(anonymous.map(r => r.status)).toEqual([200, 200, 200, 200]);
 		});
 
 		it("refreshes a valid token into a new one that works", async () => {
