@@ -179,9 +179,10 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 		mixins: [DbMixin(config, "Lottery"), CacheCleanerMixin(["lottery"])],
 
 		created(this: LotteryThis) {
-			// Two batches in flight: while one commits, the next one gathers. More would only make each smaller.
 			this.announceTypes = new Map();
-			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 1 });
+			// Two batches in flight (one per packed connection, lib/database.ts): while one commits, the next one
+			// gathers. More would only make each smaller.
+			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 2 });
 		},
 
 		actions: {
