@@ -11,7 +11,7 @@ import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { packedTransactions, shareLock } from "../lib/database";
 import { isDuplicateKey, type PackedTransactions } from "../lib/packed-sql";
-import { lotteryCacheKeys } from "../lib/cache-keys";
+import { CACHE_KEYS, lotteryCacheKeys } from "../lib/cache-keys";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
@@ -556,7 +556,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			/** The counters of users.detail, cached per user and dropped when the user joins, creates or wins. */
 			userCounts: {
 				visibility: "public",
-				cache: { keys: ["userId"], ttl: 300 },
+				cache: { keys: [...CACHE_KEYS["lottery.userCounts"]], ttl: 300 },
 				params: { userId: id },
 				async handler(this: LotteryThis, ctx: Ctx<{ userId: number }>): Promise<UserCounts> {
 					const { userId } = ctx.params;

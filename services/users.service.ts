@@ -8,7 +8,7 @@ import { issueToken, MAX_TOKEN_LENGTH, verifyToken, type TokenPair } from "../do
 import { defaultNickname, MOBILE_PATTERN, NO_COUNTS, toSponsorView, toUserInfo, type SponsorView, type UserCounts, type UserInfo, type UserRecord } from "../domain/user";
 import { code2Session, decryptWxData, type WxProfile } from "../domain/wechat";
 import { Batcher } from "../lib/batcher";
-import { SPONSOR_VIEWS } from "../lib/cache-keys";
+import { CACHE_KEYS, readThrough, SPONSOR_VIEWS } from "../lib/cache-keys";
 import type { Config } from "../lib/config";
 import { callerId, type Ctx, type TokenResolution } from "../lib/meta";
 import { recordEvent } from "../lib/outbox";
@@ -227,7 +227,7 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 			/** One user's public record, cached per id; cleaned on every change to that user. */
 			get: {
 				visibility: "public",
-				cache: { keys: ["id"], ttl: 300 },
+				cache: { keys: [...CACHE_KEYS["users.get"]], ttl: 300 },
 				params: { id },
 				async handler(this: UsersThis, ctx: Ctx<{ id: number }>): Promise<UserInfo> {
 					// Cache misses of many callers (every first request of a token) share one query.
@@ -350,10 +350,11 @@ export function createUsersService(config: Config): ServiceSchema<ServiceSetting
 			},
 
 			async getUserInfo(this: UsersThis, ctx: Ctx<unknown>, userId: number): Promise<UserInfo> {
+				// Both parts are cached: read straight from the cache, called only when missing (lib/cache-keys.ts).
 				const [user, counts] = await Promise.all([
-					ctx.call<UserInfo, { id: number }>("users.get", { id: userId }),
+					readThrough<UserInfo>(ctx, "users.get", { id: userId }),
 					// The counters belong to the lottery service; a node set without it still answers, with zeros.
-					ctx.call<UserCounts, { userId: number }>("lottery.userCounts", { userId }).catch(err => {
+					readThrough<UserCounts>(ctx, "lottery.userCounts", { userId }).catch(err => {
 						if (["ServiceNotFoundError", "ServiceNotAvailableError"].includes((err as Error).name)) return NO_COUNTS;
 						throw err;
 					}),
