@@ -15,6 +15,7 @@ export const SPONSOR_VIEWS = ["lottery.lotteryDetail:*"];
 
 /** The key parameters of cached actions that other code reads through (readThrough below), defined once. */
 export const CACHE_KEYS = {
+	"lottery.get": ["id"],
 	"users.get": ["id"],
 	"lottery.userCounts": ["userId"],
 } as const;

@@ -11,7 +11,7 @@ import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { packedTransactions, shareLock } from "../lib/database";
 import { isDuplicateKey, type PackedTransactions } from "../lib/packed-sql";
-import { CACHE_KEYS, lotteryCacheKeys } from "../lib/cache-keys";
+import { CACHE_KEYS, lotteryCacheKeys, readThrough } from "../lib/cache-keys";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
@@ -543,7 +543,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			/** A lottery and its prizes, cached per id and cleaned on every change. */
 			get: {
 				visibility: "public",
-				cache: { keys: ["id"], ttl: 300 },
+				cache: { keys: [...CACHE_KEYS["lottery.get"]], ttl: 300 },
 				params: { id },
 				async handler(this: LotteryThis, ctx: Ctx<{ id: number }>): Promise<LotteryAggregate> {
 					const row = await this.models.Lottery.findByPk(ctx.params.id);
@@ -592,7 +592,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 
 		methods: {
 			async aggregate(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<LotteryAggregate> {
-				return ctx.call<LotteryAggregate, { id: number }>("lottery.get", { id: lotteryId });
+				return readThrough<LotteryAggregate>(ctx, "lottery.get", { id: lotteryId });
 			},
 
 			/**
