@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 	const port = await freePort();
 	const common = { DB_URI: uri, REDIS_URI: REDIS, TRANSPORTER: REDIS, NAMESPACE: namespace, JWT_SECRET: SECRET, LOG_LEVEL: "warn", DB_POOL_MAX: "20" };
 	const nodes = [
-		startNode({ ...common, SERVICES: "users,lottery,prize,draw", NODE_ID: `${namespace}-services` }),
+		startNode({ ...common, SERVICES: "users,lottery,prize,draw,notice", NODE_ID: `${namespace}-services` }),
 		startNode({ ...common, SERVICES: "api", NODE_ID: `${namespace}-api`, PORT: String(port) }),
 	];
 	const base = `http://127.0.0.1:${port}`;
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
 			`| raw single-row INSERTs into the same MySQL, ${CONNECTIONS} in flight (baseline) | ${rawPerSec.toFixed(0)} |`,
 			`| ratio | ${(drawsPerSec / rawPerSec).toFixed(2)} |`,
 			"",
-			"Each instant draw is an HTTP request, a token check (users.resolveToken, cached in Redis), the lottery from cache (lottery.get), a Redis Lua take when the roll lands on a prize, and one transaction (shared lock on the lottery row, participation insert, stock update for winners, log insert); the hash chain is linked by a batch chainer outside the request. The baseline is one INSERT per request. During the run the service node's one Node.js thread is the bottleneck (~80% of a core on this 2-core machine, next to MariaDB, Redis, the gateway and the load generator).",
+			"Each instant draw is an HTTP request, a token check (a new token goes to users.resolveTokens with the others of that moment; the gateway keeps it for a minute), the lottery from cache (lottery.get), a Redis Lua take when the roll lands on a prize, and one transaction (shared lock on the lottery row, participation insert, stock update for winners, log insert); the hash chain is linked by a batch chainer outside the request. The baseline is one INSERT per request. During the run the service node's one Node.js thread is the bottleneck (~80% of a core on this 2-core machine, next to MariaDB, Redis, the gateway and the load generator).",
 		];
 		writeReport("instant", "Instant lottery under load", lines);
 		console.log(lines.join("\n"));
