@@ -71,7 +71,7 @@ function outboxValues(e: NewEvent): unknown[] {
 }
 
 /** The INSERTs that write `events` into the outbox, up to 500 rows a statement (for a transaction of the caller's). */
-export function outboxInserts(events: NewEvent[]): Statement[] {
+function outboxInserts(events: NewEvent[]): Statement[] {
 	const statements: Statement[] = [];
 	for (let i = 0; i < events.length; i += 500) {
 		const chunk = events.slice(i, i + 500);

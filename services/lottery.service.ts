@@ -1,5 +1,5 @@
 import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { col, Op, QueryTypes, UniqueConstraintError, type Transaction, type WhereOptions } from "sequelize";
+import { col, Op, QueryTypes, UniqueConstraintError, type Sequelize, type Transaction, type WhereOptions } from "sequelize";
 import { newSeed, seedCommitment } from "../domain/draw";
 import { AppError, forbidden, invalidParam, notFound } from "../domain/errors";
 import {
@@ -10,12 +10,13 @@ import {
 import type { SponsorView, UserCounts, UserInfo } from "../domain/user";
 import type { Config } from "../lib/config";
 import { packedTransactions, shareLock } from "../lib/database";
-import { isDuplicateKey, type PackedTransactions } from "../lib/packed-sql";
+import { isDuplicateKey, type PackedTransactions, type Statement } from "../lib/packed-sql";
 import { CACHE_KEYS, lotteryCacheKeys, readThrough } from "../lib/cache-keys";
+import { LocalCache } from "../lib/local-cache";
 import { callerId, type Ctx } from "../lib/meta";
 import { countMetric } from "../lib/metrics";
 import { Batcher, type Outcome } from "../lib/batcher";
-import { outboxInserts, outboxInsertsWhere, recordEvent } from "../lib/outbox";
+import { outboxInsertsWhere, recordEvent } from "../lib/outbox";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
 import type { LotteryRow, PrizeRow } from "../models";
@@ -92,6 +93,28 @@ function participationEvent(j: Join) {
 	return { type: "participation.created" as const, aggregate: { type: "lottery" as const, id: j.lotteryId }, data: { lotteryId: j.lotteryId, userId: j.userId } };
 }
 
+/** The lotteries of a batch of joins, read under a shared lock: no draw or cancel slips in until the commit. */
+function lockLotteries(db: Sequelize, joins: Join[]): Statement {
+	return [`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [[...new Set(joins.map(j => j.lotteryId))]]];
+}
+
+/**
+ * The participation rows and outbox events of `joins` (each pair once), each inserted only where its lottery
+ * takes joins at `at` (JOINABLE_SQL on the row the transaction locked): the same rule decideJoins applies.
+ */
+function joinInserts(joins: Join[], at: number): Statement[] {
+	const time = new Date();
+	const joinable = { where: JOINABLE_SQL, values: [LotteryState.OPEN, AnnounceType.AT_TIME, at] };
+	const pairs = joins.map((_, i) => (i ? "SELECT ?, ?" : "SELECT ? AS lottery_id, ? AS user_id")).join(" UNION ALL ");
+	return [
+		[
+			`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) SELECT v.lottery_id, v.user_id, 0, 0, ?, ? FROM (${pairs}) v JOIN lottery g ON g.id = v.lottery_id WHERE ${joinable.where}`,
+			[time, time, ...joins.flatMap(j => [j.lotteryId, j.userId]), ...joinable.values],
+		],
+		...outboxInsertsWhere(joins.map(participationEvent), { table: "lottery", ids: joins.map(j => j.lotteryId), ...joinable }),
+	];
+}
+
 /** Why a lottery (its row, or none) refuses a join. */
 function refusal(row: { state: number | string; announceType: number | string } | undefined): AppError {
 	const state = Number(row?.state);
@@ -126,7 +149,7 @@ interface LotteryThis extends Service, DbServiceThis {
 	joinInTwoSteps(packed: PackedTransactions, items: Join[]): Promise<JoinDecision>;
 	joins: Batcher<Join, void>;
 	/** Announce types of published lotteries (they never change after publishing). */
-	announceTypes: Map<number, number>;
+	announceTypes: LocalCache<number>;
 	announceTypeOf(ctx: Ctx<unknown>, lotteryId: number): Promise<number>;
 	userLotteryItems(rows: Array<{ id: number; lotteryId: number; userId: number; isWon: number; prizeId: number; createTime: Date }>): Promise<UserLotteryItem[]>;
 	publicUsers(ctx: Ctx<unknown>, ids: number[]): Promise<Map<number, PublicUserInfo>>;
@@ -179,7 +202,8 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 		mixins: [DbMixin(config, "Lottery"), CacheCleanerMixin(["lottery"])],
 
 		created(this: LotteryThis) {
-			this.announceTypes = new Map();
+			// Never stale, so no time limit: only the size bound (oldest out first).
+			this.announceTypes = new LocalCache(100_000, Infinity);
 			// Two batches in flight (one per packed connection, lib/database.ts): while one commits, the next one
 			// gathers. More would only make each smaller.
 			this.joins = new Batcher(items => this.writeAtTimeJoins(items), { maxBatch: 200, parallel: 2 });
@@ -600,13 +624,10 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			 * published, so the node remembers it from then on and asks no cache; a draft is looked up each time.
 			 */
 			async announceTypeOf(this: LotteryThis, ctx: Ctx<unknown>, lotteryId: number): Promise<number> {
-				const known = this.announceTypes.get(lotteryId);
+				const known = this.announceTypes.get(String(lotteryId));
 				if (known !== undefined) return known;
 				const { lottery } = await this.visibleAggregate(ctx, lotteryId);
-				if (lottery.state !== LotteryState.DRAFT) {
-					if (this.announceTypes.size >= 100_000) this.announceTypes.clear();
-					this.announceTypes.set(lotteryId, lottery.announceType);
-				}
+				if (lottery.state !== LotteryState.DRAFT) this.announceTypes.set(String(lotteryId), lottery.announceType);
 				return lottery.announceType;
 			},
 
@@ -661,7 +682,7 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			 */
 			async writeAtTimeJoins(this: LotteryThis, items: Join[]): Promise<Array<Outcome<void>>> {
 				const packed = packedTransactions(this.adapter.db);
-				let decided: { outcomes: Array<Outcome<void>>; joined: Join[] };
+				let decided: JoinDecision;
 				try {
 					decided = await this.joinInOneExchange(packed, items);
 				} catch (first) {
@@ -685,43 +706,23 @@ export function createLotteryService(config: Config): ServiceSchema<ServiceSetti
 			},
 
 			/** The batch in one exchange: a locking read of the lotteries, and inserts that check them in SQL. */
-			async joinInOneExchange(this: LotteryThis, packed: PackedTransactions, items: Join[]) {
-				const db = this.adapter.db;
+			async joinInOneExchange(this: LotteryThis, packed: PackedTransactions, items: Join[]): Promise<JoinDecision> {
 				const at = now();
-				const time = new Date();
 				// A user twice in one batch joins once; the inserts then cannot refuse one another.
 				const unique = [...new Map(items.map(i => [`${i.lotteryId}:${i.userId}`, i])).values()];
-				const joinable = { where: JOINABLE_SQL, values: [LotteryState.OPEN, AnnounceType.AT_TIME, at] };
-				const [rows] = await packed.once<JoinableRow>([
-					[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [[...new Set(unique.map(i => i.lotteryId))]]],
-					[
-						`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) SELECT v.lottery_id, v.user_id, 0, 0, ?, ? FROM (${unique.map((_, i) => (i ? "SELECT ?, ?" : "SELECT ? AS lottery_id, ? AS user_id")).join(" UNION ALL ")}) v JOIN lottery g ON g.id = v.lottery_id WHERE ${joinable.where}`,
-						[time, time, ...unique.flatMap(j => [j.lotteryId, j.userId]), ...joinable.values],
-					],
-					...outboxInsertsWhere(unique.map(participationEvent), { table: "lottery", ids: unique.map(j => j.lotteryId), ...joinable }),
-				]);
+				const [rows] = await packed.once<JoinableRow>([lockLotteries(this.adapter.db, unique), ...joinInserts(unique, at)]);
 				return decideJoins(items, rows, [], at);
 			},
 
 			/** The batch in two steps: read the lotteries (locked) and who joined before, then insert the rest. */
-			async joinInTwoSteps(this: LotteryThis, packed: PackedTransactions, items: Join[]) {
-				const db = this.adapter.db;
-				const lotteryIds = [...new Set(items.map(i => i.lotteryId))];
+			async joinInTwoSteps(this: LotteryThis, packed: PackedTransactions, items: Join[]): Promise<JoinDecision> {
+				const at = now();
 				return packed.twoStep([
-					[`SELECT id, state, announce_type AS announceType, announce_time AS announceTime FROM lottery WHERE id IN (?)${shareLock(db)}`, [lotteryIds]],
-					["SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)", [lotteryIds, [...new Set(items.map(i => i.userId))]]],
+					lockLotteries(this.adapter.db, items),
+					["SELECT lottery_id AS lotteryId, user_id AS userId FROM lottery_participation WHERE lottery_id IN (?) AND user_id IN (?)", [[...new Set(items.map(i => i.lotteryId))], [...new Set(items.map(i => i.userId))]]],
 				], ([rows, existing]) => {
-					const decided = decideJoins(items, rows as unknown as JoinableRow[], existing as unknown as Join[], now());
-					const { joined } = decided;
-					if (!joined.length) return { writes: [], result: decided };
-					const time = new Date();
-					return {
-						writes: [
-							[`INSERT INTO lottery_participation (lottery_id, user_id, is_won, prize_id, create_time, update_time) VALUES ${joined.map(() => "(?, ?, 0, 0, ?, ?)").join(", ")}`, joined.flatMap(j => [j.lotteryId, j.userId, time, time])],
-							...outboxInserts(joined.map(participationEvent)),
-						],
-						result: decided,
-					};
+					const decided = decideJoins(items, rows as unknown as JoinableRow[], existing as unknown as Join[], at);
+					return { writes: decided.joined.length ? joinInserts(decided.joined, at) : [], result: decided };
 				});
 			},
 
